@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust unit, property and integration tests, then the Lua specs (busted
+# under lua5.4) against the release library, each against real mosquitto brokers on
+# 127.0.0.1. Installs the Debian packages it needs first (scripts/deps.sh). Arguments go to
+# busted, e.g. `scripts/test.sh tests/lua/will_spec.lua`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+
+COPPER_TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/copper-test.XXXXXX")
+export COPPER_TEST_ROOT
+# No broker or child process outlives the run, whatever happened in it.
+cleanup() {
+  local pidfile
+  for pidfile in "$COPPER_TEST_ROOT"/*/pid "$COPPER_TEST_ROOT"/*.pid; do
+    [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  rm -rf "$COPPER_TEST_ROOT"
+}
+trap cleanup EXIT
+
+echo "== cargo test (vendored Lua, so tests can create Lua states)"
+cargo test --no-default-features --features vendored
+
+echo "== cargo build --release (the module lua5.4 and CopperMoon load)"
+cargo build --release
+
+echo "== busted (lua5.4)"
+mkdir -p target/lua
+ln -sfn ../.. target/lua/mqtt
+ln -sfn ../release/libcopper_mqtt.so target/lua/copper_mqtt.so
+lua5.4 "$(command -v busted)" "$@"

@@ -1,0 +1,380 @@
+//! ConnectionActor owns the protocol link and is the only place that talks to the broker: it
+//! connects, matches acknowledgements to the requests that wait for them, re-subscribes after
+//! a reconnect that found no session, and closes gracefully.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Recipient, StreamHandler};
+use rustc_hash::FxHashMap;
+use tracing::{debug, info, warn};
+
+use super::link::{Link, NetEvent, NetEvents};
+use super::messages::{
+    Acknowledge, Closed, Disconnect, Publish, Register, Reply, Subscribe, Unregister, Unsubscribe,
+};
+use super::router::RouterActor;
+use super::shared::ClientShared;
+use crate::error::Error;
+use crate::options::QoS;
+use crate::topic::TopicFilter;
+
+/// Most filters re-subscribed in one SUBSCRIBE packet after a reconnect.
+const RESUBSCRIBE_BATCH: usize = 64;
+
+/// The actor that owns one client's connection to its broker.
+pub struct ConnectionActor {
+    /// Requests to the broker.
+    link: Box<dyn Link>,
+    /// The link's events, until `started` hands them to the actor's context.
+    events: Option<NetEvents>,
+    /// Where incoming PUBLISH packets and subscription changes go, in arrival order.
+    router: actix::Addr<RouterActor>,
+    /// Told when the client is closed for good.
+    facade: Recipient<Closed>,
+    /// State the Lua side reads.
+    shared: Arc<ClientShared>,
+    /// Bound on the graceful close.
+    timeout: Duration,
+    /// The answer to `mqtt.connect`, until the first CONNACK or failure.
+    connect_reply: Option<Reply<()>>,
+    /// SUBSCRIBE requests in the link's queue, oldest first, until their packet goes out.
+    subscribes_queued: VecDeque<PendingSubscribe>,
+    /// SUBSCRIBE packets sent, by packet id, until their SUBACK.
+    subscribes_sent: FxHashMap<u16, PendingSubscribe>,
+    /// UNSUBSCRIBE requests in the link's queue, oldest first.
+    unsubscribes_queued: VecDeque<PendingUnsubscribe>,
+    /// UNSUBSCRIBE packets sent, by packet id, until their UNSUBACK.
+    unsubscribes_sent: FxHashMap<u16, PendingUnsubscribe>,
+    /// QoS 1 and 2 publishes handed to the link and not acknowledged yet.
+    unacked: usize,
+    /// Replies owed to `Disconnect` requests; `Some` once closing has begun.
+    closing: Option<Vec<Reply<()>>>,
+    /// Whether DISCONNECT has been queued.
+    disconnect_queued: bool,
+}
+
+struct PendingSubscribe {
+    filters: Vec<(TopicFilter, QoS)>,
+    /// `None` for the re-subscriptions the actor makes by itself.
+    reply: Option<Reply<QoS>>,
+}
+
+struct PendingUnsubscribe {
+    filter: TopicFilter,
+    reply: Reply<()>,
+}
+
+impl ConnectionActor {
+    /// An actor that will connect over `link` once started.
+    pub fn new(
+        link: Box<dyn Link>,
+        events: NetEvents,
+        router: actix::Addr<RouterActor>,
+        facade: Recipient<Closed>,
+        shared: Arc<ClientShared>,
+        timeout: Duration,
+        connect_reply: Reply<()>,
+    ) -> Self {
+        Self {
+            link,
+            events: Some(events),
+            router,
+            facade,
+            shared,
+            timeout,
+            connect_reply: Some(connect_reply),
+            subscribes_queued: VecDeque::new(),
+            subscribes_sent: FxHashMap::default(),
+            unsubscribes_queued: VecDeque::new(),
+            unsubscribes_sent: FxHashMap::default(),
+            unacked: 0,
+            closing: None,
+            disconnect_queued: false,
+        }
+    }
+}
+
+impl Actor for ConnectionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if let Some(events) = self.events.take() {
+            ctx.add_stream(events);
+        }
+    }
+}
+
+impl StreamHandler<NetEvent> for ConnectionActor {
+    /// Reacts to what happened on the link.
+    fn handle(&mut self, event: NetEvent, ctx: &mut Context<Self>) {
+        match event {
+            NetEvent::Publish(route) => self.router.do_send(route),
+            NetEvent::PublishSent { pkid } => {
+                let moved = self.link.sent(pkid);
+                self.shared.outbox.release(moved);
+                self.disconnect_when_drained(ctx);
+            }
+            NetEvent::PublishAcked { pkid } => {
+                self.unacked = self.unacked.saturating_sub(1);
+                let moved = self.link.acked(pkid);
+                self.shared.outbox.release(moved);
+                self.disconnect_when_drained(ctx);
+            }
+            NetEvent::Connected { session_present } => self.connected(session_present, ctx),
+            NetEvent::Failed(e) => self.failed(e, ctx),
+            NetEvent::SubscribeSent { pkid } => {
+                if let Some(p) = self.subscribes_queued.pop_front() {
+                    self.subscribes_sent.insert(pkid, p);
+                }
+            }
+            NetEvent::SubAck { pkid, granted } => {
+                if let Some(p) = self.subscribes_sent.remove(&pkid) {
+                    self.subscribed(p, granted);
+                }
+            }
+            NetEvent::UnsubscribeSent { pkid } => {
+                if let Some(p) = self.unsubscribes_queued.pop_front() {
+                    self.unsubscribes_sent.insert(pkid, p);
+                }
+            }
+            NetEvent::UnsubAck { pkid } => {
+                if let Some(p) = self.unsubscribes_sent.remove(&pkid) {
+                    self.shared.subscriptions.remove(p.filter.as_str());
+                    self.router.do_send(Unregister { filter: p.filter });
+                    let _ = p.reply.send(Ok(()));
+                }
+            }
+            NetEvent::DisconnectSent => self.close(ctx),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        self.close(ctx);
+    }
+}
+
+impl Handler<Publish> for ConnectionActor {
+    type Result = ();
+
+    /// Hands a publish to the link.
+    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        debug!(
+            topic = msg.topic.as_str(),
+            bytes = msg.payload.len(),
+            qos = msg.opts.qos.as_u8(),
+            "publish"
+        );
+        if msg.opts.qos != QoS::AtMostOnce {
+            self.unacked += 1;
+        }
+        let moved = self.link.publish(msg.topic, msg.payload, msg.opts);
+        self.shared.outbox.release(moved);
+    }
+}
+
+impl Handler<Subscribe> for ConnectionActor {
+    type Result = ();
+
+    /// Sends a SUBSCRIBE; the reply waits for its SUBACK.
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
+        debug!(
+            filter = msg.filter.as_str(),
+            qos = msg.qos.as_u8(),
+            "subscribe"
+        );
+        let filters = vec![(msg.filter, msg.qos)];
+        match self.link.subscribe(filters.clone()) {
+            Ok(()) => self.subscribes_queued.push_back(PendingSubscribe {
+                filters,
+                reply: Some(msg.reply),
+            }),
+            Err(e) => {
+                let _ = msg.reply.send(Err(e));
+            }
+        }
+    }
+}
+
+impl Handler<Unsubscribe> for ConnectionActor {
+    type Result = ();
+
+    /// Sends an UNSUBSCRIBE; the reply waits for its UNSUBACK.
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
+        debug!(filter = msg.filter.as_str(), "unsubscribe");
+        match self.link.unsubscribe(msg.filter.clone()) {
+            Ok(()) => self.unsubscribes_queued.push_back(PendingUnsubscribe {
+                filter: msg.filter,
+                reply: msg.reply,
+            }),
+            Err(e) => {
+                let _ = msg.reply.send(Err(e));
+            }
+        }
+    }
+}
+
+impl Handler<Acknowledge> for ConnectionActor {
+    type Result = ();
+
+    /// Acknowledges a received QoS 1 or 2 message now that a mailbox holds it.
+    fn handle(&mut self, Acknowledge(token): Acknowledge, _: &mut Context<Self>) {
+        if let Err(e) = self.link.ack(token) {
+            warn!(error = %e, pkid = token.pkid, "acknowledgement not queued");
+        }
+    }
+}
+
+impl Handler<Disconnect> for ConnectionActor {
+    type Result = ();
+
+    /// Closes gracefully: waits (bounded) for outstanding acknowledgements, then DISCONNECT.
+    fn handle(&mut self, msg: Disconnect, ctx: &mut Context<Self>) {
+        let first = self.closing.is_none();
+        self.closing.get_or_insert_with(Vec::new).extend(msg.reply);
+        if !self.shared.is_connected() {
+            return self.close(ctx);
+        }
+        if first {
+            info!(client_id = %self.shared.client_id, unacked = self.unacked, "disconnecting");
+            // Whatever the broker does, the client is closed within two bounds.
+            ctx.run_later(self.timeout, |act, ctx| {
+                act.queue_disconnect();
+                ctx.run_later(act.timeout, |act, ctx| act.close(ctx));
+            });
+        }
+        self.disconnect_when_drained(ctx);
+    }
+}
+
+impl ConnectionActor {
+    fn connected(&mut self, session_present: bool, ctx: &mut Context<Self>) {
+        self.shared.set_connected(true);
+        let moved = self.link.connected(session_present);
+        self.shared.outbox.release(moved);
+        if let Some(reply) = self.connect_reply.take() {
+            let _ = reply.send(Ok(()));
+            return;
+        }
+        if !session_present {
+            // The broker forgot everything: publishes it had not acknowledged are gone too.
+            self.unacked = 0;
+            self.resubscribe();
+        }
+        if self.closing.is_some() {
+            self.disconnect_when_drained(ctx);
+        }
+    }
+
+    fn failed(&mut self, e: Error, ctx: &mut Context<Self>) {
+        self.shared.set_connected(false);
+        self.link.lost();
+        self.shared.set_last_error(e.to_string());
+        if let Some(reply) = self.connect_reply.take() {
+            let _ = reply.send(Err(e));
+            return self.close(ctx);
+        }
+        self.fail_pending(&e);
+        if self.closing.is_some() {
+            self.close(ctx);
+        }
+    }
+
+    /// Re-subscribes every active subscription, in as few packets as the batch size allows.
+    fn resubscribe(&mut self) {
+        let active: Vec<(TopicFilter, QoS)> = self
+            .shared
+            .subscriptions
+            .iter()
+            .filter_map(|e| Some((TopicFilter::new(e.key().as_str()).ok()?, *e.value())))
+            .collect();
+        info!(
+            count = active.len(),
+            "re-subscribing after a reconnect without a session"
+        );
+        for batch in active.chunks(RESUBSCRIBE_BATCH) {
+            match self.link.subscribe(batch.to_vec()) {
+                Ok(()) => self.subscribes_queued.push_back(PendingSubscribe {
+                    filters: batch.to_vec(),
+                    reply: None,
+                }),
+                Err(e) => warn!(error = %e, "re-subscription not queued"),
+            }
+        }
+    }
+
+    fn subscribed(&mut self, pending: PendingSubscribe, granted: Vec<Option<QoS>>) {
+        let mut first = Err(Error::Internal("SUBACK without return codes".into()));
+        for (i, ((filter, _), code)) in pending.filters.into_iter().zip(granted).enumerate() {
+            let outcome = match code {
+                Some(qos) => {
+                    info!(filter = filter.as_str(), qos = qos.as_u8(), "subscribed");
+                    self.shared
+                        .subscriptions
+                        .insert(filter.as_str().to_owned(), qos);
+                    self.router.do_send(Register { filter });
+                    Ok(qos)
+                }
+                None => {
+                    warn!(filter = filter.as_str(), "subscription refused");
+                    self.shared.subscriptions.remove(filter.as_str());
+                    Err(Error::SubscriptionRefused {
+                        filter: filter.into_string(),
+                    })
+                }
+            };
+            if i == 0 {
+                first = outcome;
+            }
+        }
+        if let Some(reply) = pending.reply {
+            let _ = reply.send(first);
+        }
+    }
+
+    /// Fails every request that waits for an answer the lost connection will not bring.
+    fn fail_pending(&mut self, e: &Error) {
+        let lost = || Error::ConnectionLost(e.to_string());
+        let subscribes = self.subscribes_queued.drain(..);
+        for p in subscribes.chain(self.subscribes_sent.drain().map(|(_, p)| p)) {
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(lost()));
+            }
+        }
+        let unsubscribes = self.unsubscribes_queued.drain(..);
+        for p in unsubscribes.chain(self.unsubscribes_sent.drain().map(|(_, p)| p)) {
+            let _ = p.reply.send(Err(lost()));
+        }
+    }
+
+    fn disconnect_when_drained(&mut self, _: &mut Context<Self>) {
+        if self.closing.is_some() && self.unacked == 0 && self.shared.outbox.is_empty() {
+            self.queue_disconnect();
+        }
+    }
+
+    fn queue_disconnect(&mut self) {
+        if !self.disconnect_queued {
+            self.disconnect_queued = true;
+            if let Err(e) = self.link.disconnect() {
+                warn!(error = %e, "DISCONNECT not queued");
+            }
+        }
+    }
+
+    /// Ends the client for good: answers everyone still waiting and stops.
+    fn close(&mut self, ctx: &mut Context<Self>) {
+        if self.shared.is_closed() {
+            return;
+        }
+        info!(client_id = %self.shared.client_id, "closed");
+        self.shared.set_closed();
+        self.fail_pending(&Error::Disconnected);
+        for reply in self.closing.take().into_iter().flatten() {
+            let _ = reply.send(Ok(()));
+        }
+        self.facade.do_send(Closed);
+        ctx.stop();
+    }
+}

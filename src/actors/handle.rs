@@ -1,0 +1,190 @@
+//! ClientHandle: the client as the Lua thread drives it. Every call either returns at once
+//! or waits for an actor's reply with a bound.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Addr;
+
+use super::facade::FacadeActor;
+use super::mailbox::{Mailbox, Take};
+use super::messages::{Disconnect, Message, Publish, Subscribe, Unsubscribe};
+use super::shared::ClientShared;
+use super::system;
+use crate::error::{Error, Result};
+use crate::options::{ConnectOptions, PublishOptions, QoS};
+use crate::topic::{TopicFilter, TopicName};
+
+/// Publishes that may wait between the Lua side and the protocol's send queue.
+const OUTBOX_LIMIT: usize = 10_000;
+
+/// Longest a client dropped without `disconnect()` waits for its graceful close.
+const DROP_CLOSE_BOUND: Duration = Duration::from_secs(2);
+
+/// One connected client.
+pub struct ClientHandle {
+    facade: Addr<FacadeActor>,
+    mailbox: Arc<Mailbox>,
+    shared: Arc<ClientShared>,
+    /// Bound on every wait for the broker.
+    timeout: Duration,
+    /// Set by `disconnect()`: from then on every call fails.
+    disconnected: AtomicBool,
+}
+
+impl ClientHandle {
+    /// Connects and returns once the broker's CONNACK accepted the connection.
+    ///
+    /// # Errors
+    /// Why the connection could not be made, within `opts.timeout`.
+    pub fn connect(opts: ConnectOptions) -> Result<Self> {
+        let shared = Arc::new(ClientShared::new(
+            opts.client_id.clone(),
+            opts.addr(),
+            OUTBOX_LIMIT,
+        ));
+        let mailbox = Arc::new(Mailbox::new(opts.capacity));
+        let (tx, rx) = mpsc::sync_channel(1);
+        let (addr_tx, addr_rx) = mpsc::sync_channel(1);
+        let (s, m, timeout) = (shared.clone(), mailbox.clone(), opts.timeout);
+        let spawned = system::arbiter()?.spawn_fn(move || {
+            let _ = addr_tx.send(FacadeActor::start_client(&opts, s, m, tx));
+        });
+        if !spawned {
+            return Err(Error::ActorGone("system"));
+        }
+        let facade = addr_rx.recv().map_err(|_| Error::ActorGone("facade"))?;
+        let handle = Self {
+            facade,
+            mailbox,
+            shared,
+            timeout,
+            disconnected: AtomicBool::new(false),
+        };
+        // The link enforces the timeout itself; the margin only covers a stalled actor thread.
+        wait(&rx, timeout + Duration::from_secs(1), "CONNACK")?;
+        Ok(handle)
+    }
+
+    /// The client id the broker knows this client by.
+    pub fn client_id(&self) -> &str {
+        &self.shared.client_id
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.disconnected.load(Ordering::Acquire) || self.shared.is_closed() {
+            return Err(Error::Disconnected);
+        }
+        Ok(())
+    }
+
+    /// Queues a publish. Waits, up to the timeout, only while the send queue is full.
+    ///
+    /// # Errors
+    /// `Disconnected`, or `QueueFull` when no room was made in time.
+    pub fn publish(&self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> Result<()> {
+        self.check_open()?;
+        self.shared.outbox.acquire(self.timeout)?;
+        self.facade.do_send(Publish {
+            topic,
+            payload,
+            opts,
+        });
+        Ok(())
+    }
+
+    /// Subscribes and returns the QoS the broker granted, after its SUBACK.
+    ///
+    /// # Errors
+    /// `SubscriptionRefused` for a 0x80 return code; `AckTimeout`; `ConnectionLost`.
+    pub fn subscribe(&self, filter: TopicFilter, qos: QoS) -> Result<QoS> {
+        self.check_open()?;
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.facade.do_send(Subscribe { filter, qos, reply });
+        wait(&rx, self.timeout, "SUBACK")
+    }
+
+    /// Unsubscribes, after the broker's UNSUBACK.
+    ///
+    /// # Errors
+    /// `AckTimeout`; `ConnectionLost`; `Disconnected`.
+    pub fn unsubscribe(&self, filter: TopicFilter) -> Result<()> {
+        self.check_open()?;
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.facade.do_send(Unsubscribe { filter, reply });
+        wait(&rx, self.timeout, "UNSUBACK")
+    }
+
+    /// The next received message, waiting up to `wait` for one.
+    ///
+    /// # Errors
+    /// `Disconnected` after `disconnect()`, or once the connection has ended for good and
+    /// every message it brought has been taken.
+    pub fn take(&self, wait: Duration) -> Result<Option<Message>> {
+        if self.disconnected.load(Ordering::Acquire) {
+            return Err(Error::Disconnected);
+        }
+        match self.mailbox.take(wait) {
+            Take::Message(m) => Ok(Some(m)),
+            Take::Empty => Ok(None),
+            Take::Closed => Err(Error::Disconnected),
+        }
+    }
+
+    /// Whether the connection to the broker is up now.
+    pub fn is_connected(&self) -> bool {
+        self.shared.is_connected()
+    }
+
+    /// Whether the client has ended for good (by `disconnect()` or otherwise).
+    pub fn is_closed(&self) -> bool {
+        self.disconnected.load(Ordering::Acquire) || self.shared.is_closed()
+    }
+
+    /// Why the connection last failed.
+    pub fn last_error(&self) -> Option<String> {
+        self.shared.last_error()
+    }
+
+    /// Sends what is queued, waits (bounded) for acknowledgements of QoS 1 and 2 publishes,
+    /// says DISCONNECT and closes. Calling it again does nothing.
+    ///
+    /// # Errors
+    /// None in practice: a broker that does not answer only makes it wait for its bound.
+    pub fn disconnect(&self) -> Result<()> {
+        self.close(self.timeout * 2 + Duration::from_secs(1))
+    }
+
+    fn close(&self, bound: Duration) -> Result<()> {
+        if self.disconnected.swap(true, Ordering::AcqRel) || self.shared.is_closed() {
+            return Ok(());
+        }
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.facade.do_send(Disconnect { reply: Some(reply) });
+        match rx.recv_timeout(bound) {
+            Ok(r) => r,
+            // A closed client has nothing left to wait for.
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+impl Drop for ClientHandle {
+    /// A client the script forgot still closes gracefully, within a short bound.
+    fn drop(&mut self) {
+        let _ = self.close(DROP_CLOSE_BOUND.min(self.timeout * 2 + Duration::from_secs(1)));
+    }
+}
+
+fn wait<T>(rx: &Receiver<Result<T>>, timeout: Duration, ack: &'static str) -> Result<T> {
+    match rx.recv_timeout(timeout) {
+        Ok(r) => r,
+        Err(RecvTimeoutError::Timeout) => Err(Error::AckTimeout {
+            ack,
+            secs: timeout.as_secs_f64(),
+        }),
+        Err(RecvTimeoutError::Disconnected) => Err(Error::Disconnected),
+    }
+}

@@ -1,0 +1,69 @@
+//! The seam between the connection actor and one version of the MQTT protocol: the requests
+//! the actor makes ([`Link`]) and the events it reacts to ([`NetEvent`]). MQTT 3.1.1 lives in
+//! `v4.rs`; MQTT 5 slots in beside it without touching the router or the façade.
+
+use std::pin::Pin;
+
+use futures_util::Stream;
+
+use super::messages::{AckToken, Route};
+use crate::error::Error;
+use crate::options::{PublishOptions, QoS};
+use crate::topic::{TopicFilter, TopicName};
+
+/// What happened on the link, in protocol-neutral terms.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// A CONNACK accepted the connection.
+    Connected { session_present: bool },
+    /// The connection could not be made or was lost. After the first connection the link
+    /// tries again by itself after a backoff delay; before it, the stream ends here.
+    Failed(Error),
+    /// The broker sent a PUBLISH.
+    Publish(Route),
+    /// A PUBLISH went out (packet id 0 for QoS 0).
+    PublishSent { pkid: u16 },
+    /// A QoS 1 or 2 PUBLISH of ours was acknowledged (PUBACK or PUBCOMP).
+    PublishAcked { pkid: u16 },
+    /// A SUBSCRIBE went out.
+    SubscribeSent { pkid: u16 },
+    /// The broker answered a SUBSCRIBE; `None` marks a refused filter (0x80).
+    SubAck {
+        pkid: u16,
+        granted: Vec<Option<QoS>>,
+    },
+    /// An UNSUBSCRIBE went out.
+    UnsubscribeSent { pkid: u16 },
+    /// The broker answered an UNSUBSCRIBE.
+    UnsubAck { pkid: u16 },
+    /// DISCONNECT was written and flushed.
+    DisconnectSent,
+}
+
+/// The events of one link, in order.
+pub type NetEvents = Pin<Box<dyn Stream<Item = NetEvent>>>;
+
+/// Requests to the protocol. None blocks: each either queues the request or says why not.
+/// The connection actor also reports the link's own events back to it, so that the link can
+/// keep its bookkeeping of packet ids and of what it holds back.
+pub trait Link {
+    /// Queues a PUBLISH. Returns how many publishes moved into the protocol's send queue,
+    /// which may be none while it cannot take them (the link holds them until it can).
+    fn publish(&mut self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> usize;
+    /// A CONNACK arrived; returns how many held publishes moved into the send queue.
+    fn connected(&mut self, session_present: bool) -> usize;
+    /// The connection was lost.
+    fn lost(&mut self);
+    /// A PUBLISH went out; returns how many held publishes moved into the send queue.
+    fn sent(&mut self, pkid: u16) -> usize;
+    /// A QoS 1 or 2 PUBLISH completed; returns how many held publishes moved.
+    fn acked(&mut self, pkid: u16) -> usize;
+    /// Queues one SUBSCRIBE packet for all of `filters`.
+    fn subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) -> Result<(), Error>;
+    /// Queues an UNSUBSCRIBE.
+    fn unsubscribe(&mut self, filter: TopicFilter) -> Result<(), Error>;
+    /// Queues the acknowledgement of a received QoS 1 or 2 message.
+    fn ack(&mut self, token: AckToken) -> Result<(), Error>;
+    /// Queues a DISCONNECT behind everything queued before it.
+    fn disconnect(&mut self) -> Result<(), Error>;
+}

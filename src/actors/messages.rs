@@ -1,0 +1,100 @@
+//! Every message that crosses an actor boundary, and the received message handed to Lua.
+//! They carry owned Rust data only; no Lua value ever leaves the Lua thread.
+
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::error::Result;
+use crate::options::{PublishOptions, QoS};
+use crate::topic::{TopicFilter, TopicName};
+
+/// Where an actor sends the answer to a request from the Lua thread, which waits on it with a
+/// bound.
+pub type Reply<T> = SyncSender<Result<T>>;
+
+/// A received application message, as the Lua side reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: QoS,
+    pub retain: bool,
+    pub dup: bool,
+    /// The filter of the first matching subscription, if any matched.
+    pub subscription: Option<Arc<str>>,
+}
+
+/// What the router needs to acknowledge a QoS 1 or 2 message once a mailbox holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckToken {
+    pub pkid: u16,
+    pub qos: QoS,
+}
+
+/// A PUBLISH the broker sent, on its way from the connection to the router.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Route {
+    pub message: Message,
+    /// Present for QoS 1 and 2: the acknowledgement the broker waits for.
+    pub ack: Option<AckToken>,
+}
+
+/// Ask the connection to acknowledge a received QoS 1 or 2 message.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Acknowledge(pub AckToken);
+
+/// Ask the connection to publish.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Publish {
+    pub topic: TopicName,
+    pub payload: Vec<u8>,
+    pub opts: PublishOptions,
+}
+
+/// Ask the connection to subscribe; the reply carries the granted QoS after SUBACK.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Subscribe {
+    pub filter: TopicFilter,
+    pub qos: QoS,
+    pub reply: Reply<QoS>,
+}
+
+/// Ask the connection to unsubscribe; the reply comes after UNSUBACK.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub filter: TopicFilter,
+    pub reply: Reply<()>,
+}
+
+/// Ask the connection to finish sending, say DISCONNECT and close.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub reply: Option<Reply<()>>,
+}
+
+/// Tell the router a subscription is active (after its SUBACK).
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Register {
+    pub filter: TopicFilter,
+}
+
+/// Tell the router a subscription has ended (after its UNSUBACK).
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Unregister {
+    pub filter: TopicFilter,
+}
+
+/// The client is closed for good: stop every actor of it.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Closed;

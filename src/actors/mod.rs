@@ -1,0 +1,30 @@
+//! The actors behind a client, and the thread-safe pieces the Lua side shares with them.
+//!
+//! - [`ConnectionActor`] owns the protocol link (rumqttc's client and event loop) and the state
+//!   of the conversation with the broker: pending acknowledgements, reconnection, closing.
+//! - [`RouterActor`] owns the active subscriptions in a topic trie and routes every incoming
+//!   PUBLISH to a mailbox.
+//! - [`FacadeActor`] is the one door from the Lua thread into the actors.
+//!
+//! All of them run on one background actix System ([`system`]), shared by every client.
+
+mod backoff;
+mod connection;
+mod facade;
+mod handle;
+mod link;
+mod mailbox;
+mod messages;
+mod router;
+mod shared;
+pub mod system;
+mod v4;
+
+pub use backoff::Backoff;
+pub use connection::ConnectionActor;
+pub use facade::FacadeActor;
+pub use handle::ClientHandle;
+pub use mailbox::{Mailbox, Take};
+pub use messages::Message;
+pub use router::RouterActor;
+pub use shared::ClientShared;

@@ -1,0 +1,195 @@
+//! ClientShared: the state of one client that the Lua thread reads and the actors write.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+
+use crate::error::{Error, Result};
+use crate::options::QoS;
+
+/// State shared between the Lua side and the actors of one client.
+#[derive(Debug)]
+pub struct ClientShared {
+    pub client_id: String,
+    /// The broker address, for messages and tracing.
+    pub addr: String,
+    /// True between a CONNACK and the loss of that connection.
+    connected: AtomicBool,
+    /// True once the client is closed for good.
+    closed: AtomicBool,
+    /// Why the last connection attempt or connection failed.
+    last_error: Mutex<Option<String>>,
+    /// Active subscriptions by filter, with the QoS the broker granted; what a reconnect
+    /// without a session re-subscribes.
+    pub subscriptions: DashMap<String, QoS>,
+    /// Publishes on their way from Lua to the protocol's send queue.
+    pub outbox: SendQueue,
+}
+
+impl ClientShared {
+    /// The state of a client that has not connected yet.
+    pub fn new(client_id: String, addr: String, outbox_limit: usize) -> Self {
+        Self {
+            client_id,
+            addr,
+            connected: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+            subscriptions: DashMap::new(),
+            outbox: SendQueue::new(outbox_limit),
+        }
+    }
+
+    /// Whether a connection to the broker is up.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// Records a CONNACK or the loss of the connection.
+    pub fn set_connected(&self, up: bool) {
+        self.connected.store(up, Ordering::Release);
+    }
+
+    /// Whether the client is closed for good.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Marks the client closed for good.
+    pub fn set_closed(&self) {
+        self.connected.store(false, Ordering::Release);
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Remembers why the connection failed.
+    pub fn set_last_error(&self, why: String) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+    }
+
+    /// Why the connection last failed, if it did.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// A counting gate on messages between the Lua thread and the protocol's send queue: the Lua
+/// side takes a place before it hands over a publish and waits, with a bound, when all places
+/// are taken; the connection frees the place when the protocol accepts the message.
+#[derive(Debug)]
+pub struct SendQueue {
+    count: AtomicUsize,
+    limit: usize,
+    /// Set while a thread waits for a place, so a release without waiters takes no lock.
+    waiting: AtomicBool,
+    lock: Mutex<()>,
+    freed: Condvar,
+}
+
+impl SendQueue {
+    fn new(limit: usize) -> Self {
+        Self {
+            count: AtomicUsize::new(0),
+            limit,
+            waiting: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn guard(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn try_acquire(&self) -> bool {
+        if self.count.fetch_add(1, Ordering::SeqCst) < self.limit {
+            return true;
+        }
+        self.count.fetch_sub(1, Ordering::SeqCst);
+        false
+    }
+
+    /// Takes a place, waiting up to `timeout` for one.
+    ///
+    /// # Errors
+    /// `Error::QueueFull` if no place was freed in time.
+    pub fn acquire(&self, timeout: Duration) -> Result<()> {
+        if self.try_acquire() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + timeout;
+        let mut guard = self.guard();
+        loop {
+            self.waiting.store(true, Ordering::SeqCst);
+            if self.try_acquire() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::QueueFull(self.limit));
+            }
+            guard = self
+                .freed
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Frees `n` places.
+    pub fn release(&self, n: usize) {
+        self.count.fetch_sub(n, Ordering::SeqCst);
+        if self.waiting.swap(false, Ordering::SeqCst) {
+            let _guard = self.guard();
+            self.freed.notify_all();
+        }
+    }
+
+    /// Places taken.
+    pub fn len(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Whether no place is taken.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_full_queue_times_out_with_queue_full() {
+        let q = SendQueue::new(2);
+        q.acquire(Duration::ZERO).unwrap();
+        q.acquire(Duration::ZERO).unwrap();
+        let err = q.acquire(Duration::from_millis(20)).unwrap_err();
+        assert!(matches!(err, Error::QueueFull(2)), "{err}");
+        assert_eq!(q.len(), 2);
+    }
+
+    #[test]
+    fn a_release_from_another_thread_lets_a_waiter_in() {
+        let q = Arc::new(SendQueue::new(1));
+        q.acquire(Duration::ZERO).unwrap();
+        let releaser = {
+            let q = q.clone();
+            std::thread::spawn(move || {
+                while !q.waiting.load(Ordering::SeqCst) {
+                    std::thread::yield_now();
+                }
+                q.release(1);
+            })
+        };
+        q.acquire(Duration::from_secs(10)).unwrap();
+        releaser.join().unwrap();
+        assert_eq!(q.len(), 1);
+    }
+}

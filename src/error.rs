@@ -1,0 +1,52 @@
+//! The crate's one error type. The Lua layer turns it into the message a script catches.
+
+use crate::topic::TopicError;
+
+/// Everything that can go wrong in the client, below the Lua boundary.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    #[error("invalid topic {topic:?}: {why}")]
+    InvalidTopic { topic: String, why: TopicError },
+    #[error("invalid filter {filter:?}: {why}")]
+    InvalidFilter { filter: String, why: TopicError },
+    #[error("bad argument #{position} '{name}': expected {expected}, got {got}")]
+    BadArgument {
+        position: usize,
+        name: &'static str,
+        expected: &'static str,
+        got: String,
+    },
+    #[error("bad option '{name}': expected {expected}, got {got}")]
+    BadOption {
+        name: String,
+        expected: &'static str,
+        got: String,
+    },
+    #[error("unknown option {name:?} (known options: {known})")]
+    UnknownOption { name: String, known: &'static str },
+    #[error("could not resolve host {host:?}: {why}")]
+    UnknownHost { host: String, why: String },
+    #[error("could not connect to {addr}: {why}")]
+    Unreachable { addr: String, why: String },
+    #[error("no answer from {addr} within {secs} s")]
+    ConnectTimeout { addr: String, secs: f64 },
+    #[error("the broker at {addr} refused the connection: {reason}")]
+    Refused { addr: String, reason: &'static str },
+    #[error("the broker refused the subscription to {filter:?} (return code 0x80)")]
+    SubscriptionRefused { filter: String },
+    #[error("no {ack} from the broker within {secs} s")]
+    AckTimeout { ack: &'static str, secs: f64 },
+    #[error("the connection was lost before the broker answered ({0})")]
+    ConnectionLost(String),
+    #[error("the publish queue is full ({0} messages waiting to be sent)")]
+    QueueFull(usize),
+    #[error("the client is disconnected")]
+    Disconnected,
+    #[error("request to the {0} actor was dropped")]
+    ActorGone(&'static str),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,314 @@
+//! Lua values into the client's Rust types, and the one place where an `Error` becomes the
+//! string a script catches: `"<call>: <reason>"`. init.lua raises it at the caller's line.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use mlua::{Lua, Table, Value};
+
+use crate::error::{Error, Result};
+use crate::options::{self, expect, ConnectOptions, PublishOptions, QoS, Will};
+use crate::topic::{TopicFilter, TopicName};
+
+/// The option names `mqtt.connect` knows, for the unknown-option message.
+const CONNECT_KEYS: &str =
+    "port, client_id, username, password, keep_alive, clean_session, timeout, capacity, will";
+const WILL_KEYS: &str = "topic, payload, qos, retain";
+const PUBLISH_KEYS: &str = "qos, retain";
+
+/// Longest piece of a bad value quoted back in a message.
+const QUOTE_LIMIT: usize = 60;
+
+/// Runs a Lua-facing call: its error, or a panic, comes back as `nil, "<call>: <reason>"`.
+///
+/// # Errors
+/// Never at the Lua level: every failure is the second return value.
+pub fn guard<T>(call: &str, f: impl FnOnce() -> Result<T>) -> mlua::Result<Result<T, String>> {
+    Ok(match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(format!("{call}: {e}")),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Err(format!("{call}: internal error: {what}"))
+        }
+    })
+}
+
+/// A Lua-level failure (allocation, mostly) as a client error.
+pub fn lua_error(e: mlua::Error) -> Error {
+    Error::Internal(e.to_string())
+}
+
+/// How a value is named in messages: numbers and strings by value, others by type.
+pub fn describe(v: &Value) -> String {
+    match v {
+        Value::Integer(i) => i.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Boolean(b) => b.to_string(),
+        Value::String(s) => format!("{:?}", quote(&s.as_bytes())),
+        other => other.type_name().to_string(),
+    }
+}
+
+fn quote(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match text.char_indices().nth(QUOTE_LIMIT) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.into_owned(),
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Number(n) => Some(*n),
+        _ => None,
+    }
+}
+
+fn bad_arg(position: usize, name: &'static str, expected: &'static str, v: &Value) -> Error {
+    Error::BadArgument {
+        position,
+        name,
+        expected,
+        got: describe(v),
+    }
+}
+
+fn bad_option(name: &str, expected: &'static str, v: &Value) -> Error {
+    Error::BadOption {
+        name: name.to_string(),
+        expected,
+        got: describe(v),
+    }
+}
+
+/// A topic name argument (publish).
+///
+/// # Errors
+/// `BadArgument` for a non-string; `InvalidTopic` with the rule it breaks.
+pub fn topic(v: &Value, position: usize) -> Result<TopicName> {
+    let Value::String(s) = v else {
+        return Err(bad_arg(position, "topic", "a string", v));
+    };
+    let bytes = s.as_bytes();
+    TopicName::from_bytes(&bytes).map_err(|why| Error::InvalidTopic {
+        topic: quote(&bytes),
+        why,
+    })
+}
+
+/// A topic filter argument (subscribe, unsubscribe).
+///
+/// # Errors
+/// `BadArgument` for a non-string; `InvalidFilter` with the rule it breaks.
+pub fn filter(v: &Value, position: usize) -> Result<TopicFilter> {
+    let Value::String(s) = v else {
+        return Err(bad_arg(position, "filter", "a string", v));
+    };
+    let bytes = s.as_bytes();
+    TopicFilter::from_bytes(&bytes).map_err(|why| Error::InvalidFilter {
+        filter: quote(&bytes),
+        why,
+    })
+}
+
+/// A payload: a string (any bytes) or a number, sent in Lua's string form.
+///
+/// # Errors
+/// `BadArgument` for any other type.
+pub fn payload(lua: &Lua, v: &Value, position: usize) -> Result<Vec<u8>> {
+    match v {
+        Value::String(s) => Ok(s.as_bytes().to_vec()),
+        Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v.clone()) {
+            Ok(Some(s)) => Ok(s.as_bytes().to_vec()),
+            _ => Err(bad_arg(position, "payload", "a string or a number", v)),
+        },
+        _ => Err(bad_arg(position, "payload", "a string or a number", v)),
+    }
+}
+
+/// A QoS argument; nil means 0.
+///
+/// # Errors
+/// `BadArgument` unless 0, 1 or 2.
+pub fn qos_arg(v: &Value, position: usize) -> Result<QoS> {
+    if v.is_nil() {
+        return Ok(QoS::AtMostOnce);
+    }
+    number(v)
+        .and_then(options::qos)
+        .ok_or_else(|| bad_arg(position, "qos", expect::QOS, v))
+}
+
+/// A wait in seconds; nil means no bound.
+///
+/// # Errors
+/// `BadArgument` unless a finite number, 0 or more.
+pub fn wait_arg(v: &Value, position: usize) -> Result<Option<std::time::Duration>> {
+    if v.is_nil() {
+        return Ok(None);
+    }
+    number(v)
+        .and_then(options::wait)
+        .map(Some)
+        .ok_or_else(|| bad_arg(position, "timeout", expect::WAIT, v))
+}
+
+/// The key/value pairs of an options table, with string keys.
+fn option_pairs(v: &Value, position: usize, known: &'static str) -> Result<Vec<(String, Value)>> {
+    let t: &Table = match v {
+        Value::Nil => return Ok(Vec::new()),
+        Value::Table(t) => t,
+        _ => return Err(bad_arg(position, "options", "a table", v)),
+    };
+    let mut pairs = Vec::new();
+    for pair in t.pairs::<Value, Value>() {
+        let (k, value) = pair.map_err(lua_error)?;
+        let Value::String(name) = &k else {
+            return Err(Error::UnknownOption {
+                name: describe(&k),
+                known,
+            });
+        };
+        pairs.push((name.to_string_lossy(), value));
+    }
+    Ok(pairs)
+}
+
+fn text_option(name: &str, v: &Value) -> Result<String> {
+    match v {
+        Value::String(s) => s
+            .to_str()
+            .map(|s| s.to_string())
+            .map_err(|_| bad_option(name, expect::TEXT, v)),
+        _ => Err(bad_option(name, expect::TEXT, v)),
+    }
+}
+
+fn bool_option(name: &str, v: &Value) -> Result<bool> {
+    match v {
+        Value::Boolean(b) => Ok(*b),
+        _ => Err(bad_option(name, expect::BOOLEAN, v)),
+    }
+}
+
+fn number_option<T>(
+    name: &str,
+    v: &Value,
+    rule: fn(f64) -> Option<T>,
+    expected: &'static str,
+) -> Result<T> {
+    number(v)
+        .and_then(rule)
+        .ok_or_else(|| bad_option(name, expected, v))
+}
+
+/// `publish`'s options table: `{ qos = 0|1|2, retain = bool }`.
+///
+/// # Errors
+/// `BadArgument`, `BadOption` or `UnknownOption`.
+pub fn publish_options(v: &Value, position: usize) -> Result<PublishOptions> {
+    let mut o = PublishOptions::default();
+    for (name, value) in option_pairs(v, position, PUBLISH_KEYS)? {
+        match name.as_str() {
+            "qos" => o.qos = number_option(&name, &value, options::qos, expect::QOS)?,
+            "retain" => o.retain = bool_option(&name, &value)?,
+            _ => {
+                return Err(Error::UnknownOption {
+                    name,
+                    known: PUBLISH_KEYS,
+                })
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// `mqtt.connect(host, options)`'s arguments.
+///
+/// # Errors
+/// `BadArgument`, `BadOption` or `UnknownOption`, naming the value.
+pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectOptions> {
+    let host = match host {
+        Value::String(s) if !s.as_bytes().is_empty() => s.to_str().map(|s| s.to_string()).ok(),
+        _ => None,
+    }
+    .ok_or_else(|| bad_arg(1, "host", "a host name or address", host))?;
+    let mut o = ConnectOptions::new(host);
+    for (name, v) in option_pairs(opts, 2, CONNECT_KEYS)? {
+        match name.as_str() {
+            "port" => o.port = number_option(&name, &v, options::port, expect::PORT)?,
+            "client_id" => o.client_id = text_option(&name, &v)?,
+            "username" => o.username = Some(text_option(&name, &v)?),
+            "password" => o.password = Some(text_option(&name, &v)?),
+            "keep_alive" => {
+                o.keep_alive = number_option(&name, &v, options::keep_alive, expect::KEEP_ALIVE)?
+            }
+            "clean_session" => o.clean_session = bool_option(&name, &v)?,
+            "timeout" => o.timeout = number_option(&name, &v, options::timeout, expect::TIMEOUT)?,
+            "capacity" => {
+                o.capacity = number_option(&name, &v, options::capacity, expect::CAPACITY)?
+            }
+            "will" => o.will = Some(will(lua, &v)?),
+            _ => {
+                return Err(Error::UnknownOption {
+                    name,
+                    known: CONNECT_KEYS,
+                })
+            }
+        }
+    }
+    o.check()?;
+    Ok(o)
+}
+
+fn will(lua: &Lua, v: &Value) -> Result<Will> {
+    if !matches!(v, Value::Table(_)) {
+        return Err(bad_option(
+            "will",
+            "a table { topic, payload, qos, retain }",
+            v,
+        ));
+    }
+    let mut topic = None;
+    let mut w = Will {
+        topic: TopicName::new("-").map_err(|why| Error::Internal(why.to_string()))?,
+        payload: Vec::new(),
+        qos: QoS::AtMostOnce,
+        retain: false,
+    };
+    for (name, value) in option_pairs(v, 2, WILL_KEYS)? {
+        match name.as_str() {
+            "topic" => {
+                let Value::String(s) = &value else {
+                    return Err(bad_option("will.topic", "a string", &value));
+                };
+                let bytes = s.as_bytes();
+                topic = Some(
+                    TopicName::from_bytes(&bytes).map_err(|why| Error::InvalidTopic {
+                        topic: quote(&bytes),
+                        why,
+                    })?,
+                );
+            }
+            "payload" => {
+                w.payload = payload(lua, &value, 2)
+                    .map_err(|_| bad_option("will.payload", "a string or a number", &value))?
+            }
+            "qos" => w.qos = number_option("will.qos", &value, options::qos, expect::QOS)?,
+            "retain" => w.retain = bool_option("will.retain", &value)?,
+            _ => {
+                return Err(Error::UnknownOption {
+                    name: format!("will.{name}"),
+                    known: WILL_KEYS,
+                })
+            }
+        }
+    }
+    w.topic = topic.ok_or_else(|| bad_option("will.topic", "a string", &Value::Nil))?;
+    Ok(w)
+}

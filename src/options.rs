@@ -1,0 +1,269 @@
+//! Connection and publish options as plain Rust values, and the range rules that keep every
+//! value inside what MQTT 3.1.1 and rumqttc accept (rumqttc panics on some out-of-range values,
+//! so nothing reaches it unchecked). The Lua layer reads tables into these types.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::error::Error;
+use crate::topic::TopicName;
+
+/// The largest message the client sends or accepts: mosquitto's own default limit (256 MiB).
+pub const MAX_PACKET_SIZE: usize = 256 * 1024 * 1024;
+
+/// An MQTT quality-of-service level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum QoS {
+    #[default]
+    AtMostOnce = 0,
+    AtLeastOnce = 1,
+    ExactlyOnce = 2,
+}
+
+impl QoS {
+    /// The level as the number a Lua script sees.
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+}
+
+/// The Last Will and Testament the broker publishes when the client vanishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Will {
+    pub topic: TopicName,
+    pub payload: Vec<u8>,
+    pub qos: QoS,
+    pub retain: bool,
+}
+
+/// Everything `mqtt.connect` needs, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectOptions {
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Zero turns keep-alive off, as in MQTT.
+    pub keep_alive: Duration,
+    pub clean_session: bool,
+    /// Bound on connecting and on every blocking call that waits for the broker.
+    pub timeout: Duration,
+    /// Bound on each mailbox of received messages.
+    pub capacity: usize,
+    pub will: Option<Will>,
+}
+
+impl ConnectOptions {
+    /// The seed's defaults for `host`, with a fresh client id.
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            port: 1883,
+            client_id: generate_client_id(),
+            username: None,
+            password: None,
+            keep_alive: Duration::from_secs(60),
+            clean_session: true,
+            timeout: Duration::from_secs(10),
+            capacity: 100,
+            will: None,
+        }
+    }
+
+    /// `host:port`, for messages.
+    pub fn addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Checks the rules that concern several options at once.
+    ///
+    /// # Errors
+    /// `Error::BadOption` naming the offending option and what it must be.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.client_id.is_empty() && !self.clean_session {
+            return Err(Error::BadOption {
+                name: "client_id".into(),
+                expected: "a non-empty client id when clean_session is false",
+                got: "\"\"".into(),
+            });
+        }
+        if self.password.is_some() && self.username.is_none() {
+            return Err(Error::BadOption {
+                name: "username".into(),
+                expected: "a user name when a password is given",
+                got: "nil".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Options of one `publish` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PublishOptions {
+    pub qos: QoS,
+    pub retain: bool,
+}
+
+/// What a number must be, worded for error messages.
+pub mod expect {
+    pub const PORT: &str = "an integer port from 1 to 65535";
+    pub const QOS: &str = "a QoS of 0, 1 or 2";
+    pub const KEEP_ALIVE: &str = "whole seconds from 1 to 65535, or 0 to turn keep-alive off";
+    pub const TIMEOUT: &str = "a finite number of seconds greater than 0";
+    pub const WAIT: &str = "a finite number of seconds, 0 or more";
+    pub const CAPACITY: &str = "an integer from 1 to 1000000";
+    pub const BOOLEAN: &str = "true or false";
+    pub const TEXT: &str = "a UTF-8 string";
+}
+
+/// The largest mailbox bound: a million messages is already far beyond any sane buffer.
+const MAX_CAPACITY: f64 = 1_000_000.0;
+
+fn whole(n: f64, min: f64, max: f64) -> Option<f64> {
+    (n.fract() == 0.0 && n >= min && n <= max).then_some(n)
+}
+
+/// A TCP port: an integer from 1 to 65535.
+pub fn port(n: f64) -> Option<u16> {
+    whole(n, 1.0, 65535.0).map(|n| n as u16)
+}
+
+/// A QoS level: 0, 1 or 2.
+pub fn qos(n: f64) -> Option<QoS> {
+    match whole(n, 0.0, 2.0)? as u8 {
+        0 => Some(QoS::AtMostOnce),
+        1 => Some(QoS::AtLeastOnce),
+        _ => Some(QoS::ExactlyOnce),
+    }
+}
+
+/// A keep-alive interval: 0 (off) or whole seconds that fit MQTT's 16-bit field.
+pub fn keep_alive(n: f64) -> Option<Duration> {
+    whole(n, 0.0, 65535.0).map(Duration::from_secs_f64)
+}
+
+/// A connection or call timeout: finite and positive.
+pub fn timeout(n: f64) -> Option<Duration> {
+    (n.is_finite() && n > 0.0)
+        .then(|| Duration::try_from_secs_f64(n).ok())
+        .flatten()
+}
+
+/// A wait such as `receive(seconds)`: finite and not negative; 0 polls.
+pub fn wait(n: f64) -> Option<Duration> {
+    (n.is_finite() && n >= 0.0)
+        .then(|| Duration::try_from_secs_f64(n).ok())
+        .flatten()
+}
+
+/// A mailbox bound: an integer from 1 to 1,000,000.
+pub fn capacity(n: f64) -> Option<usize> {
+    whole(n, 1.0, MAX_CAPACITY).map(|n| n as usize)
+}
+
+/// A client id unique to this process and moment: `copper-` and 16 hex digits, 23 characters,
+/// the longest MQTT 3.1.1 obliges every broker to accept.
+pub fn generate_client_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let seed = nanos
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    format!("copper-{:016x}", splitmix64(seed))
+}
+
+/// A well-mixed 64-bit hash of `x`, so that nearby seeds give unrelated ids.
+pub fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_whole_numbers_in_range() {
+        assert_eq!(port(1883.0), Some(1883));
+        assert_eq!(port(65535.0), Some(65535));
+        for bad in [0.0, -1.0, 70000.0, 1883.5, f64::NAN, f64::INFINITY] {
+            assert_eq!(port(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn qos_is_zero_one_or_two() {
+        assert_eq!(qos(0.0), Some(QoS::AtMostOnce));
+        assert_eq!(qos(1.0), Some(QoS::AtLeastOnce));
+        assert_eq!(qos(2.0), Some(QoS::ExactlyOnce));
+        for bad in [3.0, -1.0, 1.5, f64::NAN] {
+            assert_eq!(qos(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn keep_alive_below_one_second_is_refused_except_zero() {
+        assert_eq!(keep_alive(0.0), Some(Duration::ZERO));
+        assert_eq!(keep_alive(1.0), Some(Duration::from_secs(1)));
+        assert_eq!(keep_alive(65535.0), Some(Duration::from_secs(65535)));
+        for bad in [0.5, -1.0, 65536.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(keep_alive(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn timeouts_are_positive_and_finite() {
+        assert_eq!(timeout(0.25), Some(Duration::from_millis(250)));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300] {
+            assert_eq!(timeout(bad), None, "{bad}");
+        }
+        assert_eq!(wait(0.0), Some(Duration::ZERO));
+        assert_eq!(wait(-0.1), None);
+    }
+
+    #[test]
+    fn capacity_is_bounded() {
+        assert_eq!(capacity(100.0), Some(100));
+        for bad in [0.0, -1.0, 2f64.powi(40), 10.5] {
+            assert_eq!(capacity(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn generated_client_ids_are_unique_and_at_most_23_characters() {
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| generate_client_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id.len() == 23), "{ids:?}");
+    }
+
+    #[test]
+    fn a_persistent_session_needs_a_client_id() {
+        let mut o = ConnectOptions::new("localhost");
+        o.client_id.clear();
+        assert!(o.check().is_ok());
+        o.clean_session = false;
+        let err = o.check().unwrap_err().to_string();
+        assert!(err.contains("'client_id'"), "{err}");
+    }
+
+    #[test]
+    fn ipv6_hosts_are_bracketed_in_addresses() {
+        let mut o = ConnectOptions::new("::1");
+        assert_eq!(o.addr(), "[::1]:1883");
+        o.host = "localhost".into();
+        assert_eq!(o.addr(), "localhost:1883");
+    }
+}

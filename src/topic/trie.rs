@@ -1,0 +1,498 @@
+//! A trie of topic filters that finds every filter matching a topic without scanning them
+//! all.
+
+use rustc_hash::FxHashMap;
+
+use super::TopicFilter;
+
+/// Maps topic filters to values; one filter can hold several values.
+///
+/// Each level of a filter is an edge: exact levels in a hash map, `+` in a slot of its own.
+/// Values of a filter live on the node its last level leads to, except that values of a
+/// filter ending in `#` live in the `#` slot of the node its parent level leads to.
+/// Shared subscriptions are stored under their [pattern](TopicFilter::pattern), so
+/// `$share/g/a` and `a` are the same key.
+///
+/// Matching, removal, cloning and dropping recurse once per level, so their stack use grows
+/// with the number of levels of the deepest filter held.
+#[derive(Debug, Clone)]
+pub struct TopicTrie<V> {
+    root: Node<V>,
+    len: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Node<V> {
+    children: FxHashMap<Box<str>, Node<V>>,
+    plus: Option<Box<Node<V>>>,
+    /// Values of the filters that end at this node.
+    values: Vec<V>,
+    /// Values of the filters that end in a `#` level below this node.
+    hash: Vec<V>,
+}
+
+impl<V> Default for Node<V> {
+    fn default() -> Self {
+        Self {
+            children: FxHashMap::default(),
+            plus: None,
+            values: Vec::new(),
+            hash: Vec::new(),
+        }
+    }
+}
+
+impl<V> Default for TopicTrie<V> {
+    fn default() -> Self {
+        Self {
+            root: Node::default(),
+            len: 0,
+        }
+    }
+}
+
+impl<V> TopicTrie<V> {
+    /// An empty trie. O(1), allocates nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Calls `f` once per (filter, value) pair whose filter matches the topic name `topic`,
+    /// in no particular order. Allocates nothing.
+    ///
+    /// O(p·ℓ + m): p is the number of nodes visited, which are the filter prefixes held that
+    /// match a prefix of `topic`; ℓ is the length of a topic level, hashed once per visited
+    /// node; m is the number of matches. A filter stops costing anything at the first level
+    /// where it differs from `topic`, so the cost grows with the levels of `topic` and its
+    /// matches, not with the number of filters held.
+    pub fn for_each_match<'a>(&'a self, topic: &str, mut f: impl FnMut(&'a V)) {
+        let (level, rest) = split_level(topic);
+        // MQTT 3.1.1 section 4.7.2: a topic starting with '$' is not matched by a filter
+        // whose first level is a wildcard; deeper wildcards are unaffected.
+        if !topic.starts_with('$') {
+            self.root.hash.iter().for_each(&mut f);
+            if let Some(plus) = &self.root.plus {
+                plus.visit(rest, &mut f);
+            }
+        }
+        if let Some(child) = self.root.children.get(level) {
+            child.visit(rest, &mut f);
+        }
+    }
+
+    /// Collects the values [`for_each_match`](Self::for_each_match) reports for `topic`.
+    /// Same cost, plus the returned vector.
+    pub fn matches(&self, topic: &str) -> Vec<&V> {
+        let mut found = Vec::new();
+        self.for_each_match(topic, |value| found.push(value));
+        found
+    }
+
+    /// Number of (filter, value) pairs held. O(1).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no value is held. O(1).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<V: PartialEq> TopicTrie<V> {
+    /// Adds `value` under `filter.pattern()`. Returns `false`, and adds nothing, if that
+    /// pattern already holds an equal value.
+    ///
+    /// O(L + k): L is the pattern's length, k the number of values it already holds.
+    pub fn insert(&mut self, filter: &TopicFilter, value: V) -> bool {
+        let (path, is_hash) = split_hash(filter.pattern());
+        let mut node = &mut self.root;
+        for level in path.into_iter().flat_map(|path| path.split('/')) {
+            node = node.child_or_insert(level);
+        }
+        let slot = if is_hash {
+            &mut node.hash
+        } else {
+            &mut node.values
+        };
+        if slot.contains(&value) {
+            return false;
+        }
+        slot.push(value);
+        self.len += 1;
+        true
+    }
+
+    /// Removes `value` from `filter.pattern()`, keeping the pattern's other values, and
+    /// prunes the branches left empty. Returns whether the value was there.
+    ///
+    /// O(L + k): L is the pattern's length, k the number of values it holds.
+    pub fn remove(&mut self, filter: &TopicFilter, value: &V) -> bool {
+        let (path, is_hash) = split_hash(filter.pattern());
+        let removed = self.root.remove(path, is_hash, value);
+        if removed {
+            self.len -= 1;
+        }
+        removed
+    }
+}
+
+impl<V> Node<V> {
+    fn is_empty(&self) -> bool {
+        self.values.is_empty()
+            && self.hash.is_empty()
+            && self.plus.is_none()
+            && self.children.is_empty()
+    }
+
+    fn child_or_insert(&mut self, level: &str) -> &mut Node<V> {
+        if level == "+" {
+            self.plus.get_or_insert_with(Box::default)
+        } else {
+            // `entry` wants an owned key even when the child exists; subscribing is rare
+            // enough for that short allocation not to matter.
+            self.children.entry(level.into()).or_default()
+        }
+    }
+
+    /// Reports the values below this node that match `rest`, the topic levels still to be
+    /// matched, or `None` once every level has been consumed.
+    fn visit<'a>(&'a self, rest: Option<&str>, f: &mut impl FnMut(&'a V)) {
+        // '#' also matches its parent level alone, so these match whether levels remain or
+        // not.
+        self.hash.iter().for_each(&mut *f);
+        let Some(rest) = rest else {
+            self.values.iter().for_each(f);
+            return;
+        };
+        let (level, rest) = split_level(rest);
+        if let Some(child) = self.children.get(level) {
+            child.visit(rest, f);
+        }
+        if let Some(plus) = &self.plus {
+            plus.visit(rest, f);
+        }
+    }
+}
+
+impl<V: PartialEq> Node<V> {
+    /// Removes `value` from the slot that `path` (the levels left, `None` for this node)
+    /// leads to, and drops children that this leaves empty.
+    fn remove(&mut self, path: Option<&str>, is_hash: bool, value: &V) -> bool {
+        let Some(path) = path else {
+            let slot = if is_hash {
+                &mut self.hash
+            } else {
+                &mut self.values
+            };
+            let Some(index) = slot.iter().position(|held| held == value) else {
+                return false;
+            };
+            // Not swap_remove: keeping insertion order costs nothing more than the search.
+            slot.remove(index);
+            return true;
+        };
+        let (level, rest) = split_level(path);
+        let child = if level == "+" {
+            self.plus.as_deref_mut()
+        } else {
+            self.children.get_mut(level)
+        };
+        let Some(child) = child else {
+            return false;
+        };
+        if !child.remove(rest, is_hash, value) {
+            return false;
+        }
+        if child.is_empty() {
+            if level == "+" {
+                self.plus = None;
+            } else {
+                self.children.remove(level);
+            }
+        }
+        true
+    }
+}
+
+/// Splits `levels` into its first level and the rest, `None` if there is no rest.
+fn split_level(levels: &str) -> (&str, Option<&str>) {
+    match levels.split_once('/') {
+        Some((level, rest)) => (level, Some(rest)),
+        None => (levels, None),
+    }
+}
+
+/// Splits a valid pattern into the levels leading to the node that holds its values
+/// (`None` for the root) and whether it ends in `#`, whose values go in that node's `#`
+/// slot.
+fn split_hash(pattern: &str) -> (Option<&str>, bool) {
+    if pattern == "#" {
+        (None, true)
+    } else if let Some(path) = pattern.strip_suffix("/#") {
+        (Some(path), true)
+    } else {
+        (Some(pattern), false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn filter(text: &str) -> TopicFilter {
+        TopicFilter::new(text).unwrap()
+    }
+
+    fn node_count<V>(node: &Node<V>) -> usize {
+        1 + node.children.values().map(node_count).sum::<usize>()
+            + node.plus.as_deref().map_or(0, node_count)
+    }
+
+    fn sorted_matches(trie: &TopicTrie<usize>, topic: &str) -> Vec<usize> {
+        let mut found: Vec<usize> = trie.matches(topic).into_iter().copied().collect();
+        found.sort_unstable();
+        found
+    }
+
+    fn linear_scan(filters: &[(TopicFilter, usize)], topic: &str) -> Vec<usize> {
+        let mut found: Vec<usize> = filters
+            .iter()
+            .filter(|(filter, _)| filter.matches(topic))
+            .map(|&(_, id)| id)
+            .collect();
+        found.sort_unstable();
+        found
+    }
+
+    fn trie_of(filters: &[(TopicFilter, usize)]) -> TopicTrie<usize> {
+        let mut trie = TopicTrie::new();
+        for (filter, id) in filters {
+            assert!(trie.insert(filter, *id));
+        }
+        trie
+    }
+
+    #[test]
+    fn a_new_trie_is_empty_and_matches_nothing() {
+        let trie = TopicTrie::<u32>::default();
+        assert!(trie.is_empty());
+        assert_eq!(trie.len(), 0);
+        assert!(trie.matches("a").is_empty());
+        assert_eq!(node_count(&trie.root), 1);
+    }
+
+    #[test]
+    fn inserting_an_equal_value_twice_is_refused() {
+        let mut trie = TopicTrie::new();
+        assert!(trie.insert(&filter("a/+"), 1));
+        assert!(!trie.insert(&filter("a/+"), 1));
+        assert!(trie.insert(&filter("a/+"), 2));
+        assert!(trie.insert(&filter("a/#"), 1));
+        assert_eq!(trie.len(), 3);
+        assert_eq!(sorted_matches(&trie, "a/b"), [1, 1, 2]);
+    }
+
+    #[test]
+    fn a_shared_filter_is_stored_under_its_pattern() {
+        let mut trie = TopicTrie::new();
+        assert!(trie.insert(&filter("$share/g/a/+"), 1));
+        assert!(!trie.insert(&filter("a/+"), 1));
+        assert!(trie.insert(&filter("a/+"), 2));
+        assert_eq!(sorted_matches(&trie, "a/b"), [1, 2]);
+        assert!(trie.matches("$share/g/a/b").is_empty());
+        assert!(trie.remove(&filter("$share/h/a/+"), &1));
+        assert_eq!(trie.matches("a/b"), [&2]);
+    }
+
+    #[test]
+    fn removing_one_value_keeps_the_others_on_the_same_filter() {
+        let mut trie = TopicTrie::new();
+        for id in 0..4 {
+            trie.insert(&filter("a/+/c"), id);
+            trie.insert(&filter("a/#"), id + 10);
+        }
+        assert!(trie.remove(&filter("a/+/c"), &2));
+        assert!(trie.remove(&filter("a/#"), &11));
+        assert_eq!(trie.len(), 6);
+        assert_eq!(sorted_matches(&trie, "a/b/c"), [0, 1, 3, 10, 12, 13]);
+    }
+
+    #[test]
+    fn removing_an_absent_value_changes_nothing() {
+        let mut trie = TopicTrie::new();
+        trie.insert(&filter("a/b"), 1);
+        let nodes = node_count(&trie.root);
+        assert!(!trie.remove(&filter("a/b"), &2));
+        assert!(!trie.remove(&filter("a/b/c"), &1));
+        assert!(!trie.remove(&filter("a/#"), &1));
+        assert!(!trie.remove(&filter("a/+"), &1));
+        assert!(!trie.remove(&filter("a"), &1));
+        assert_eq!(trie.len(), 1);
+        assert_eq!(node_count(&trie.root), nodes);
+    }
+
+    #[test]
+    fn removing_everything_prunes_every_branch() {
+        let filters = ["a/b/c", "a/+/c", "+/#", "#", "a/b/#", "/", "+", "$SYS/+/x"];
+        let mut trie = TopicTrie::new();
+        for (id, text) in filters.iter().enumerate() {
+            trie.insert(&filter(text), id);
+        }
+        assert!(node_count(&trie.root) > 1);
+        for (id, text) in filters.iter().enumerate() {
+            assert!(trie.remove(&filter(text), &id));
+        }
+        assert!(trie.is_empty());
+        assert!(trie.root.is_empty());
+        assert_eq!(node_count(&trie.root), 1);
+    }
+
+    #[test]
+    fn a_hash_filter_and_its_parent_share_a_node_but_not_a_slot() {
+        let mut trie = TopicTrie::new();
+        trie.insert(&filter("a"), 1);
+        trie.insert(&filter("a/#"), 2);
+        assert_eq!(node_count(&trie.root), 2);
+        assert_eq!(sorted_matches(&trie, "a"), [1, 2]);
+        assert_eq!(trie.matches("a/b"), [&2]);
+        trie.remove(&filter("a/#"), &2);
+        assert_eq!(trie.matches("a"), [&1]);
+        assert_eq!(node_count(&trie.root), 2);
+    }
+
+    #[test]
+    fn plus_does_not_match_a_dollar_topic() {
+        let mut trie = TopicTrie::new();
+        trie.insert(&filter("+/x"), 1);
+        trie.insert(&filter("+"), 2);
+        assert!(trie.matches("$SYS/x").is_empty());
+        assert!(trie.matches("$SYS").is_empty());
+        assert_eq!(trie.matches("SYS/x"), [&1]);
+    }
+
+    #[test]
+    fn hash_does_not_match_a_dollar_topic_but_dollar_sys_hash_does() {
+        let mut trie = TopicTrie::new();
+        trie.insert(&filter("#"), 1);
+        trie.insert(&filter("$SYS/#"), 2);
+        assert_eq!(trie.matches("$SYS"), [&2]);
+        assert_eq!(trie.matches("$SYS/broker/uptime"), [&2]);
+        assert_eq!(trie.matches("SYS"), [&1]);
+    }
+
+    #[test]
+    fn the_dollar_rule_applies_at_the_first_level_only() {
+        let mut trie = TopicTrie::new();
+        trie.insert(&filter("a/+"), 1);
+        trie.insert(&filter("a/#"), 2);
+        assert_eq!(sorted_matches(&trie, "a/$x"), [1, 2]);
+    }
+
+    #[test]
+    fn a_deep_filter_is_matched_and_removed() {
+        let deep = vec!["+"; 2_000].join("/");
+        let topic = vec!["x"; 2_000].join("/");
+        let mut trie = TopicTrie::new();
+        trie.insert(&filter(&deep), 1);
+        trie.insert(&filter(&format!("{deep}/#")), 2);
+        assert_eq!(sorted_matches(&trie, &topic), [1, 2]);
+        assert!(trie.remove(&filter(&deep), &1));
+        assert!(trie.remove(&filter(&format!("{deep}/#")), &2));
+        assert_eq!(node_count(&trie.root), 1);
+    }
+
+    /// Levels chosen so that random topics and filters often collide, including on empty
+    /// levels and on the `$` rule.
+    static LEVELS: [&str; 5] = ["", "$SYS", "$x", "a", "b"];
+
+    fn any_topic() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(&LEVELS[..]), 1..=4)
+            .prop_map(|levels| levels.join("/"))
+            .prop_filter("topic names are non-empty", |topic| !topic.is_empty())
+    }
+
+    fn any_filter() -> impl Strategy<Value = TopicFilter> {
+        let level = prop_oneof![4 => prop::sample::select(&LEVELS[..]), 2 => Just("+")];
+        let share = prop::option::weighted(0.2, prop::sample::select(vec!["g", "h"]));
+        (share, prop::collection::vec(level, 0..=4), any::<bool>())
+            .prop_map(|(share, mut levels, hash)| {
+                if hash {
+                    levels.push("#");
+                }
+                (share, levels.join("/"))
+            })
+            .prop_filter("filters are non-empty", |(_, pattern)| !pattern.is_empty())
+            .prop_map(|(share, pattern)| {
+                let text = match share {
+                    Some(group) => format!("$share/{group}/{pattern}"),
+                    None => pattern,
+                };
+                TopicFilter::new(text).unwrap()
+            })
+    }
+
+    fn any_filters(max: usize) -> impl Strategy<Value = Vec<(TopicFilter, usize)>> {
+        prop::collection::vec(any_filter(), 1..max)
+            .prop_map(|filters| filters.into_iter().zip(0..).collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn trie_matches_equal_a_linear_scan_with_the_reference_matcher(
+            filters in any_filters(24),
+            topics in prop::collection::vec(any_topic(), 1..8),
+        ) {
+            let mut trie = trie_of(&filters);
+            for (filter, id) in &filters {
+                prop_assert!(!trie.insert(filter, *id));
+            }
+            prop_assert_eq!(trie.len(), filters.len());
+            for topic in &topics {
+                prop_assert_eq!(sorted_matches(&trie, topic), linear_scan(&filters, topic));
+            }
+        }
+
+        #[test]
+        fn removing_every_value_leaves_the_trie_empty_and_pruned(
+            (filters, order) in any_filters(24).prop_flat_map(|filters| {
+                let order: Vec<usize> = (0..filters.len()).collect();
+                (Just(filters), Just(order).prop_shuffle())
+            }),
+        ) {
+            let mut trie = trie_of(&filters);
+            for &index in &order {
+                let (filter, id) = &filters[index];
+                prop_assert!(trie.remove(filter, id));
+                prop_assert!(!trie.remove(filter, id));
+            }
+            prop_assert!(trie.is_empty());
+            prop_assert!(trie.root.is_empty());
+            prop_assert_eq!(node_count(&trie.root), 1);
+        }
+
+        #[test]
+        fn removing_some_values_keeps_the_others(
+            filters in any_filters(24),
+            removed in prop::collection::vec(any::<bool>(), 24),
+            topics in prop::collection::vec(any_topic(), 1..8),
+        ) {
+            let mut trie = trie_of(&filters);
+            let (gone, kept): (Vec<_>, Vec<_>) = filters
+                .into_iter()
+                .partition(|&(_, id)| removed[id]);
+            for (filter, id) in &gone {
+                prop_assert!(trie.remove(filter, id));
+            }
+            prop_assert_eq!(trie.len(), kept.len());
+            // Pruning must leave exactly the nodes a trie built from the survivors has.
+            prop_assert_eq!(node_count(&trie.root), node_count(&trie_of(&kept).root));
+            for topic in &topics {
+                prop_assert_eq!(sorted_matches(&trie, topic), linear_scan(&kept, topic));
+            }
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The client's Rust core (ClientHandle and its actors) against a real mosquitto.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{eventually, next, Broker};
+use copper_mqtt::actors::ClientHandle;
+use copper_mqtt::options::{PublishOptions, QoS};
+use copper_mqtt::topic::{TopicFilter, TopicName};
+use copper_mqtt::Error;
+
+fn filter(f: &str) -> TopicFilter {
+    TopicFilter::new(f).unwrap()
+}
+
+fn topic(t: &str) -> TopicName {
+    TopicName::new(t).unwrap()
+}
+
+fn publish(c: &ClientHandle, t: &str, payload: &[u8], qos: QoS) {
+    c.publish(
+        topic(t),
+        payload.to_vec(),
+        PublishOptions { qos, retain: false },
+    )
+    .unwrap();
+}
+
+/// A message published at each QoS comes back to a subscriber at that QoS, tagged with the
+/// subscription that routed it.
+#[test]
+fn messages_round_trip_at_every_qos() {
+    let broker = Broker::start();
+    let c = broker.client();
+    assert_eq!(
+        c.subscribe(filter("q/+"), QoS::ExactlyOnce).unwrap(),
+        QoS::ExactlyOnce
+    );
+    for (i, qos) in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]
+        .into_iter()
+        .enumerate()
+    {
+        publish(&c, &format!("q/{i}"), b"hello", qos);
+        let m = next(&c, 5);
+        assert_eq!(m.topic, format!("q/{i}"));
+        assert_eq!(&m.payload[..], b"hello");
+        assert_eq!(m.qos, qos);
+        assert_eq!(m.subscription.as_deref(), Some("q/+"));
+    }
+}
+
+/// A subscription the broker refuses (SUBACK 0x80) is an error naming the filter.
+#[test]
+fn a_refused_subscription_is_an_error() {
+    let broker = Broker::start_with(&["--deny", "secret/#"]);
+    let c = broker.client();
+    let err = c
+        .subscribe(filter("secret/#"), QoS::AtMostOnce)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::SubscriptionRefused { ref filter } if filter == "secret/#"),
+        "{err}"
+    );
+    assert_eq!(
+        c.subscribe(filter("open/#"), QoS::AtLeastOnce).unwrap(),
+        QoS::AtLeastOnce
+    );
+}
+
+/// After UNSUBACK the filter delivers nothing more.
+#[test]
+fn unsubscribe_stops_delivery() {
+    let broker = Broker::start();
+    let c = broker.client();
+    c.subscribe(filter("u/t"), QoS::AtLeastOnce).unwrap();
+    c.unsubscribe(filter("u/t")).unwrap();
+    publish(&c, "u/t", b"late", QoS::AtLeastOnce);
+    c.subscribe(filter("u/marker"), QoS::AtLeastOnce).unwrap();
+    publish(&c, "u/marker", b"end", QoS::AtLeastOnce);
+    // Messages from one client are delivered in order, so the marker comes after anything.
+    let m = next(&c, 5);
+    assert_eq!(m.topic, "u/marker");
+}
+
+/// QoS 1 and 2 messages beyond the mailbox's capacity are held back, not dropped.
+#[test]
+fn a_full_mailbox_holds_qos1_messages_back() {
+    let broker = Broker::start();
+    let mut o = broker.options();
+    o.capacity = 5;
+    let c = ClientHandle::connect(o).unwrap();
+    c.subscribe(filter("held"), QoS::AtLeastOnce).unwrap();
+    for i in 0..50u32 {
+        publish(&c, "held", &i.to_be_bytes(), QoS::AtLeastOnce);
+    }
+    for i in 0..50u32 {
+        assert_eq!(&next(&c, 5).payload[..], &i.to_be_bytes());
+    }
+}
+
+/// Publishes queued before disconnect() reach the broker before DISCONNECT.
+#[test]
+fn disconnect_sends_what_was_published_first() {
+    let broker = Broker::start();
+    let sub = broker.client();
+    sub.subscribe(filter("flush/#"), QoS::AtLeastOnce).unwrap();
+    let publisher = broker.client();
+    for i in 0..200u32 {
+        publish(&publisher, "flush/x", &i.to_be_bytes(), QoS::AtLeastOnce);
+    }
+    publisher.disconnect().unwrap();
+    for i in 0..200u32 {
+        assert_eq!(&next(&sub, 5).payload[..], &i.to_be_bytes());
+    }
+}
+
+/// After a kill -9 and restart of the broker the client reconnects by itself, re-subscribes
+/// and receives again.
+#[test]
+fn the_client_reconnects_and_resubscribes_after_a_broker_restart() {
+    let mut broker = Broker::start();
+    let c = broker.client();
+    c.subscribe(filter("r/#"), QoS::AtLeastOnce).unwrap();
+    broker.kill9();
+    assert!(eventually(Duration::from_secs(10), || !c.is_connected()));
+    broker.restart();
+    assert!(eventually(Duration::from_secs(15), || c.is_connected()));
+    let other = broker.client();
+    // The re-subscription may trail the CONNACK: publish until one arrives, within a bound.
+    let got = eventually(Duration::from_secs(10), || {
+        publish(&other, "r/x", b"again", QoS::AtLeastOnce);
+        matches!(c.take(Duration::from_millis(200)), Ok(Some(m)) if &m.payload[..] == b"again")
+    });
+    assert!(got, "no message after the restart");
+}
+
+/// Nothing listening: connect fails at once with a clear reason.
+#[test]
+fn connecting_where_nothing_listens_fails_clearly() {
+    let mut broker = Broker::start();
+    let o = broker.options();
+    broker.stop();
+    let err = ClientHandle::connect(o)
+        .err()
+        .expect("no broker, no client");
+    assert!(err.to_string().contains("connection refused"), "{err}");
+}
+
+/// disconnect() twice is fine, and calls afterwards fail with Disconnected.
+#[test]
+fn a_disconnected_client_refuses_further_calls() {
+    let broker = Broker::start();
+    let c = broker.client();
+    c.disconnect().unwrap();
+    c.disconnect().unwrap();
+    assert!(matches!(
+        c.subscribe(filter("a"), QoS::AtMostOnce),
+        Err(Error::Disconnected)
+    ));
+    assert!(matches!(
+        c.publish(topic("a"), vec![], PublishOptions::default()),
+        Err(Error::Disconnected)
+    ));
+    assert!(matches!(c.take(Duration::ZERO), Err(Error::Disconnected)));
+    assert!(!c.is_connected());
+}
+
+/// Interleaved QoS 0, 1 and 2 publishes all arrive: QoS 2 exchanges stay within the broker's
+/// in-flight quota (mosquitto drops QoS 1 messages beyond it) and packet ids are never reused
+/// while a QoS 2 exchange still holds them.
+#[test]
+fn interleaved_qos_levels_lose_nothing() {
+    let broker = Broker::start();
+    let mut o = broker.options();
+    o.capacity = 1000;
+    let sub = ClientHandle::connect(o).unwrap();
+    sub.subscribe(filter("mix/#"), QoS::ExactlyOnce).unwrap();
+    let publisher = broker.client();
+    let levels = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce];
+    for i in 0..600u32 {
+        publish(
+            &publisher,
+            &format!("mix/{}", i % 3),
+            &i.to_be_bytes(),
+            levels[i as usize % 3],
+        );
+    }
+    publisher.disconnect().unwrap();
+    let mut seen = vec![false; 600];
+    for _ in 0..600 {
+        let m = next(&sub, 5);
+        seen[u32::from_be_bytes(m.payload[..4].try_into().unwrap()) as usize] = true;
+    }
+    let missing: Vec<usize> = (0..600).filter(|&i| !seen[i]).collect();
+    assert!(missing.is_empty(), "missing {missing:?}");
+}

@@ -1,0 +1,105 @@
+-- The client's life: disconnect, errors as strings, reconnection, closing without disconnect.
+local mqtt = require("mqtt")
+local Broker = require("support.broker")
+local Process = require("support.process")
+
+describe("the client's lifecycle", function()
+    local broker
+
+    setup(function()
+        broker = Broker.start()
+    end)
+
+    teardown(function()
+        if broker then broker:stop() end
+    end)
+
+    it("disconnect() is idempotent and later calls raise string errors", function()
+        local client = mqtt.connect("localhost", broker:options())
+        client:disconnect()
+        client:disconnect()
+        assert.is_false(client:is_connected())
+        for name, call in pairs({
+            publish = function() client:publish("a", "b") end,
+            subscribe = function() client:subscribe("a") end,
+            unsubscribe = function() client:unsubscribe("a") end,
+            receive = function() client:receive(0) end,
+        }) do
+            local ok, err = pcall(call)
+            assert.is_false(ok)
+            assert.are.equal("string", type(err))
+            assert.matches("lifecycle_spec.lua:%d+: mqtt." .. name .. ": the client is disconnected", err)
+        end
+    end)
+
+    it("runs the error-handling examples of the documentation", function()
+        local lines = {}
+        local function print(s) lines[#lines + 1] = s end
+        -- Connection errors
+        local ok, err = pcall(function()
+            return mqtt.connect("nonexistent..invalid", { timeout = 3 })
+        end)
+        if not ok then
+            print("Could not connect: " .. tostring(err))
+        end
+        -- Publish/subscribe errors
+        local client = mqtt.connect("localhost", broker:options())
+        client:disconnect()
+        ok, err = pcall(function()
+            client:publish("topic", "message")
+        end)
+        if not ok then
+            print("MQTT error: " .. tostring(err))
+        end
+        assert.are.equal(2, #lines)
+        assert.matches("^Could not connect: .-mqtt.connect: could not resolve host", lines[1])
+        assert.matches("^MQTT error: .-mqtt.publish: the client is disconnected$", lines[2])
+    end)
+
+    it("reconnects by itself after the broker restarts, and keeps receiving", function()
+        local own = Broker.start()
+        finally(function() own:stop() end)
+        local client = mqtt.connect("127.0.0.1", own:options({ keep_alive = 5 }))
+        client:subscribe("again/#", 1)
+        own:kill()
+        assert.is_true(Process.wait_until(10, function() return not client:is_connected() end))
+        own:restart()
+        assert.is_true(Process.wait_until(15, function() return client:is_connected() end))
+        local other = mqtt.connect("127.0.0.1", own:options())
+        finally(function() other:disconnect() end)
+        local got
+        -- The re-subscription may trail the CONNACK: publish until a message arrives.
+        assert.is_true(Process.wait_until(10, function()
+            other:publish("again/x", "back", { qos = 1 })
+            got = client:receive(0.2)
+            return got ~= nil
+        end))
+        assert.are.equal("back", got.payload)
+        client:disconnect()
+    end)
+
+    it("closes with a to-be-closed variable", function()
+        local watcher = mqtt.connect("localhost", broker:options())
+        finally(function() watcher:disconnect() end)
+        do
+            local c <close> = mqtt.connect("localhost", broker:options({ client_id = "scoped" }))
+            assert.is_true(c:is_connected())
+            watcher.scoped = c
+        end
+        assert.is_false(watcher.scoped:is_connected())
+        local ok = pcall(watcher.scoped.publish, watcher.scoped, "a", "b")
+        assert.is_false(ok)
+    end)
+
+    it("lets a script end without disconnect() and exit 0 promptly", function()
+        local child = Process.spawn(([[
+            local mqtt = require("mqtt")
+            local client = mqtt.connect("127.0.0.1", { port = %d })
+            client:subscribe("x/#", 1)
+            client:publish("x/y", "z", { qos = 1 })
+            print("done")
+        ]]):format(broker.port))
+        assert.are.equal(0, child:wait_exit(10), child:output())
+        assert.are.equal("done\n", child:output())
+    end)
+end)

@@ -1,0 +1,51 @@
+-- Loading as CopperMoon does: harbor_modules/mqtt/init.lua plus native/libcopper_mqtt.so,
+-- with no package.loadlib and no debug library.
+local Broker = require("support.broker")
+local Process = require("support.process")
+
+local function sh(cmd)
+    assert(os.execute(cmd), cmd)
+end
+
+describe("the CopperMoon layout", function()
+    local broker
+
+    setup(function()
+        broker = Broker.start()
+    end)
+
+    teardown(function()
+        if broker then broker:stop() end
+    end)
+
+    it("loads with require('mqtt') from harbor_modules and works", function()
+        local project = ("%s/project-%d"):format(os.getenv("COPPER_TEST_ROOT"), math.random(1, 1e9))
+        local pkg = project .. "/harbor_modules/mqtt"
+        sh(("mkdir -p %s/native"):format(pkg))
+        sh(("cp init.lua harbor.toml %s/"):format(pkg))
+        sh(("cp target/release/libcopper_mqtt.so %s/native/"):format(pkg))
+        local app = assert(io.open(project .. "/app.lua", "w"))
+        app:write(([[
+            assert(package.loadlib == nil and debug == nil, "the loader did not sandbox")
+            local mqtt = require("mqtt")
+            local client = mqtt.connect("localhost", { port = %d })
+            client:subscribe("cm/#")
+            client:publish("cm/hello", "from coppermoon")
+            local msg = client:receive(5)
+            print(msg.topic, msg.payload)
+            local ok, err = pcall(function() client:publish("cm/#", "x") end)
+            print(type(err), err)
+            client:disconnect()
+        ]]):format(broker.port))
+        app:close()
+        local child = Process.spawn(([[
+            package.path = ""; package.cpath = ""
+            arg = { [0] = "loader", %q }
+            dofile("tests/lua/support/coppermoon_loader.lua")
+        ]]):format(project .. "/app.lua"))
+        assert.are.equal(0, child:wait_exit(15), child:output())
+        local out = child:output()
+        assert.matches("cm/hello\tfrom coppermoon\n", out, 1, true)
+        assert.matches('string\t' .. project .. '/app.lua:8: mqtt.publish: invalid topic "cm/#"', out, 1, true)
+    end)
+end)

@@ -1,0 +1,84 @@
+--- The test bed for Lua specs: a real mosquitto on a free 127.0.0.1 port, driven through
+-- tests/support/broker.sh (the script the Rust tests use too). Stop it in `finally` or
+-- `after_each`; scripts/test.sh kills any broker a crashed spec left behind.
+
+local Broker = {}
+Broker.__index = Broker
+
+local counter = 0
+
+local function root()
+    local dir = os.getenv("COPPER_TEST_ROOT")
+    assert(dir, "COPPER_TEST_ROOT is not set: run the specs through scripts/test.sh")
+    return dir
+end
+
+local function sh(cmd)
+    local f = assert(io.popen(cmd .. " 2>&1"))
+    local out = f:read("a")
+    local ok = f:close()
+    assert(ok, ("command failed: %s\n%s"):format(cmd, out))
+    return out
+end
+
+local function quote(s)
+    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function run(...)
+    local words = { "bash", "tests/support/broker.sh" }
+    for _, w in ipairs({ ... }) do
+        words[#words + 1] = quote(w)
+    end
+    return sh(table.concat(words, " "))
+end
+
+--- Starts a broker. `opts`: { users = {"name:pass", ...}, deny = {"filter", ...},
+-- persist = true, conf = {"raw mosquitto.conf line", ...} }.
+function Broker.start(opts)
+    opts = opts or {}
+    counter = counter + 1
+    local dir = ("%s/lua-%d-%d"):format(root(), math.random(1, 1e9), counter)
+    local args = { "start", dir }
+    for _, u in ipairs(opts.users or {}) do
+        args[#args + 1] = "--user"; args[#args + 1] = u
+    end
+    for _, f in ipairs(opts.deny or {}) do
+        args[#args + 1] = "--deny"; args[#args + 1] = f
+    end
+    if opts.persist then
+        args[#args + 1] = "--persist"
+    end
+    for _, line in ipairs(opts.conf or {}) do
+        args[#args + 1] = "--conf"; args[#args + 1] = line
+    end
+    local port, pid = run(table.unpack(args)):match("(%d+) (%d+)")
+    return setmetatable({ dir = dir, port = tonumber(port), pid = tonumber(pid) }, Broker)
+end
+
+--- kill -9: the broker vanishes without a word to its clients.
+function Broker:kill()
+    run("kill", self.dir)
+end
+
+--- Starts the broker again on the same port, with the same config.
+function Broker:restart()
+    local port, pid = run("restart", self.dir):match("(%d+) (%d+)")
+    assert(tonumber(port) == self.port)
+    self.pid = tonumber(pid)
+end
+
+function Broker:stop()
+    run("stop", self.dir)
+end
+
+--- Connect options for this broker, merged with `extra`.
+function Broker:options(extra)
+    local o = { port = self.port, timeout = 5 }
+    for k, v in pairs(extra or {}) do
+        o[k] = v
+    end
+    return o
+end
+
+return Broker
