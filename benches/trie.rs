@@ -4,6 +4,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use copper_mqtt::options::splitmix64;
 use copper_mqtt::topic::{TopicFilter, TopicTrie};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 
@@ -16,11 +17,9 @@ struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
+        let out = splitmix64(self.0);
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        out
     }
 
     /// Modulo bias is irrelevant for bounds this far below 2^64.

@@ -108,6 +108,8 @@ impl Actor for ConnectionActor {
 
 impl StreamHandler<NetEvent> for ConnectionActor {
     /// Reacts to what happened on the link.
+    #[tracing::instrument(name = "event", level = "trace", skip_all,
+        fields(client_id = %self.shared.client_id))]
     fn handle(&mut self, event: NetEvent, ctx: &mut Context<Self>) {
         match event {
             NetEvent::Publish(route) => self.router.do_send(route),
@@ -201,8 +203,10 @@ impl Handler<Unsubscribe> for ConnectionActor {
     type Result = ();
 
     /// Sends an UNSUBSCRIBE; the reply waits for its UNSUBACK.
+    #[tracing::instrument(name = "unsubscribe", skip_all,
+        fields(client_id = %self.shared.client_id, filter = msg.filter.as_str()))]
     fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
-        debug!(filter = msg.filter.as_str(), "unsubscribe");
+        debug!("unsubscribe");
         match self.link.unsubscribe(msg.filter.clone()) {
             Ok(()) => self.unsubscribes_queued.push_back(PendingUnsubscribe {
                 filter: msg.filter,

@@ -66,13 +66,16 @@ impl Handler<Route> for RouterActor {
     type Result = ();
 
     /// Routes one incoming PUBLISH.
-    fn handle(&mut self, Route { mut message, ack }: Route, ctx: &mut Context<Self>) {
+    #[tracing::instrument(name = "route", level = "trace", skip_all,
+        fields(topic = %route.message.topic))]
+    fn handle(&mut self, route: Route, ctx: &mut Context<Self>) {
+        let Route { mut message, ack } = route;
         let mut first: Option<&Arc<str>> = None;
         self.trie.for_each_match(&message.topic, |filter| {
             first.get_or_insert(filter);
         });
         message.subscription = first.cloned();
-        trace!(topic = %message.topic, subscription = ?message.subscription, "route");
+        trace!(subscription = ?message.subscription, "route");
         self.deliver(message, ack, ctx);
     }
 }

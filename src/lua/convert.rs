@@ -312,3 +312,108 @@ fn will(lua: &Lua, v: &Value) -> Result<Will> {
     w.topic = topic.ok_or_else(|| bad_option("will.topic", "a string", &Value::Nil))?;
     Ok(w)
 }
+
+#[cfg(all(test, feature = "vendored"))]
+mod tests {
+    use super::*;
+
+    fn connect(lua: &Lua, host: &str, opts: &str) -> Result<ConnectOptions> {
+        let host: Value = lua.load(host).eval().unwrap();
+        let opts: Value = lua.load(opts).eval().unwrap();
+        connect_options(lua, &host, &opts)
+    }
+
+    fn err(r: Result<ConnectOptions>) -> String {
+        r.expect_err("an error").to_string()
+    }
+
+    #[test]
+    fn connect_options_take_the_seed_defaults() {
+        let lua = Lua::new();
+        let o = connect(&lua, "'localhost'", "nil").unwrap();
+        assert_eq!((o.port, o.capacity, o.clean_session), (1883, 100, true));
+        assert_eq!(o.keep_alive, std::time::Duration::from_secs(60));
+        assert_eq!(o.timeout, std::time::Duration::from_secs(10));
+        assert!(o.client_id.starts_with("copper-"));
+    }
+
+    #[test]
+    fn connect_options_read_every_key() {
+        let lua = Lua::new();
+        let o = connect(
+            &lua,
+            "'h'",
+            "{ port = 8883, client_id = 'c', username = 'u', password = 'p', keep_alive = 30,
+               clean_session = false, timeout = 2.5, capacity = 7,
+               will = { topic = 'w', payload = 42, qos = 1, retain = true } }",
+        )
+        .unwrap();
+        assert_eq!(o.port, 8883);
+        assert_eq!(o.client_id, "c");
+        assert_eq!(
+            (o.username.as_deref(), o.password.as_deref()),
+            (Some("u"), Some("p"))
+        );
+        assert_eq!(o.timeout, std::time::Duration::from_millis(2500));
+        let will = o.will.unwrap();
+        assert_eq!((will.topic.as_str(), &will.payload[..]), ("w", &b"42"[..]));
+        assert_eq!((will.qos, will.retain), (QoS::AtLeastOnce, true));
+    }
+
+    #[test]
+    fn bad_connect_options_name_the_option_and_the_rule() {
+        let lua = Lua::new();
+        let cases = [
+            ("{ clean_sesion = true }", "unknown option \"clean_sesion\""),
+            ("{ [1] = true }", "unknown option \"1\""),
+            (
+                "{ port = 0 }",
+                "bad option 'port': expected an integer port from 1 to 65535, got 0",
+            ),
+            (
+                "{ port = '1883' }",
+                "bad option 'port': expected an integer port from 1 to 65535, got \"1883\"",
+            ),
+            ("{ keep_alive = -1 }", "bad option 'keep_alive'"),
+            ("{ timeout = 0/0 }", "bad option 'timeout'"),
+            ("{ capacity = 2^40 }", "bad option 'capacity'"),
+            ("{ password = 'p' }", "bad option 'username'"),
+            (
+                "{ client_id = '', clean_session = false }",
+                "bad option 'client_id'",
+            ),
+            ("{ will = 'x' }", "bad option 'will'"),
+            ("{ will = { topic = 'a/#' } }", "invalid topic \"a/#\""),
+            (
+                "{ will = { topic = 't', color = 1 } }",
+                "unknown option \"will.color\"",
+            ),
+            ("42", "bad argument #2 'options': expected a table, got 42"),
+        ];
+        for (opts, want) in cases {
+            let e = err(connect(&lua, "'h'", opts));
+            assert!(e.contains(want), "{opts}: {e}");
+        }
+        let e = err(connect(&lua, "''", "nil"));
+        assert!(e.contains("bad argument #1 'host'"), "{e}");
+    }
+
+    #[test]
+    fn topics_reject_invalid_utf8_and_quote_long_values_briefly() {
+        let lua = Lua::new();
+        let bad = Value::String(lua.create_string(b"a\xffb").unwrap());
+        assert!(topic(&bad, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("not valid UTF-8"));
+        let long = Value::String(lua.create_string("x".repeat(70_000)).unwrap());
+        let e = topic(&long, 1).unwrap_err().to_string();
+        assert!(e.contains("70000 bytes") && e.len() < 200, "{e}");
+    }
+
+    #[test]
+    fn a_panic_becomes_an_error_string() {
+        let r: Result<(), String> = guard("mqtt.x", || panic!("boom")).unwrap();
+        assert_eq!(r.unwrap_err(), "mqtt.x: internal error: boom");
+    }
+}

@@ -4,15 +4,7 @@ local Broker = require("support.broker")
 local Process = require("support.process")
 
 describe("the client's lifecycle", function()
-    local broker
-
-    setup(function()
-        broker = Broker.start()
-    end)
-
-    teardown(function()
-        if broker then broker:stop() end
-    end)
+    local broker = Broker.per_suite()
 
     it("disconnect() is idempotent and later calls raise string errors", function()
         local client = mqtt.connect("localhost", broker:options())

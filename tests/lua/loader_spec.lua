@@ -8,15 +8,7 @@ local function sh(cmd)
 end
 
 describe("the CopperMoon layout", function()
-    local broker
-
-    setup(function()
-        broker = Broker.start()
-    end)
-
-    teardown(function()
-        if broker then broker:stop() end
-    end)
+    local broker = Broker.per_suite()
 
     it("loads with require('mqtt') from harbor_modules and works", function()
         local project = ("%s/project-%d"):format(os.getenv("COPPER_TEST_ROOT"), math.random(1, 1e9))

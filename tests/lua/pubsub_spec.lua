@@ -4,15 +4,8 @@ local mqtt = require("mqtt")
 local Broker = require("support.broker")
 
 describe("publish and subscribe", function()
-    local broker, sub, pub
-
-    setup(function()
-        broker = Broker.start({ deny = { "secret/#" } })
-    end)
-
-    teardown(function()
-        if broker then broker:stop() end
-    end)
+    local broker = Broker.per_suite({ deny = { "secret/#" } })
+    local sub, pub
 
     before_each(function()
         sub = mqtt.connect("localhost", broker:options({ capacity = 2000 }))

@@ -5,15 +5,8 @@ local Broker = require("support.broker")
 local Process = require("support.process")
 
 describe("receiving", function()
-    local broker, client
-
-    setup(function()
-        broker = Broker.start()
-    end)
-
-    teardown(function()
-        if broker then broker:stop() end
-    end)
+    local broker = Broker.per_suite()
+    local client
 
     before_each(function()
         client = mqtt.connect("localhost", broker:options())

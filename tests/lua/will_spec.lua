@@ -27,15 +27,8 @@ local SENSOR = [[
 ]]
 
 describe("the Last Will", function()
-    local broker, watcher
-
-    setup(function()
-        broker = Broker.start()
-    end)
-
-    teardown(function()
-        if broker then broker:stop() end
-    end)
+    local broker = Broker.per_suite()
+    local watcher
 
     before_each(function()
         watcher = mqtt.connect("127.0.0.1", broker:options())

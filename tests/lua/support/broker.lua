@@ -2,6 +2,8 @@
 -- tests/support/broker.sh (the script the Rust tests use too). Stop it in `finally` or
 -- `after_each`; scripts/test.sh kills any broker a crashed spec left behind.
 
+local busted = require("busted")
+
 local Broker = {}
 Broker.__index = Broker
 
@@ -54,6 +56,22 @@ function Broker.start(opts)
     end
     local port, pid = run(table.unpack(args)):match("(%d+) (%d+)")
     return setmetatable({ dir = dir, port = tonumber(port), pid = tonumber(pid) }, Broker)
+end
+
+--- Starts a broker in the enclosing `describe` block's setup and stops it in its teardown.
+-- Returns a stand-in that acts as that broker once the setup has run.
+function Broker.per_suite(opts)
+    local proxy = {}
+    busted.setup(function()
+        setmetatable(proxy, { __index = Broker.start(opts) })
+    end)
+    busted.teardown(function()
+        local started = getmetatable(proxy)
+        if started then
+            started.__index:stop()
+        end
+    end)
+    return proxy
 end
 
 --- kill -9: the broker vanishes without a word to its clients.

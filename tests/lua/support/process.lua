@@ -55,7 +55,7 @@ function Process.spawn(code, opts)
     -- The outer shell records the exit status; the spec signals the lua5.4 process itself.
     local script = ("lua5.4 %s.lua %s > %s.out 2>&1 & p=$!; echo $p; wait $p; echo $? > %s.status")
         :format(base, table.concat(args, " "), base, base)
-    local cmd = ("env %s sh -c %s &"):format(table.concat(env, " "), quote(script))
+    local cmd = ("env %s sh -c %s 2>/dev/null &"):format(table.concat(env, " "), quote(script))
     local p = assert(io.popen(cmd))
     local pid = tonumber(p:read("l"))
     p:close()
