@@ -195,3 +195,35 @@ fn interleaved_qos_levels_lose_nothing() {
     let missing: Vec<usize> = (0..600).filter(|&i| !seen[i]).collect();
     assert!(missing.is_empty(), "missing {missing:?}");
 }
+
+/// Overlapping subscriptions still give one delivery per PUBLISH the broker sent.
+#[test]
+fn overlapping_subscriptions_deliver_each_message_once() {
+    let broker = Broker::start();
+    let c = broker.client();
+    c.subscribe(filter("o/#"), QoS::AtLeastOnce).unwrap();
+    c.subscribe(filter("o/+"), QoS::AtLeastOnce).unwrap();
+    publish(&c, "o/x", b"one", QoS::AtLeastOnce);
+    publish(&c, "o/y/z", b"marker", QoS::AtLeastOnce);
+    assert_eq!(&next(&c, 5).payload[..], b"one");
+    assert_eq!(&next(&c, 5).payload[..], b"marker");
+}
+
+/// Closed clients give their sockets back: opening and closing many leaves the process's
+/// open file descriptors where they were.
+#[test]
+fn closed_clients_free_their_sockets() {
+    let broker = Broker::start();
+    let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    // The first client starts the shared actor thread and its runtime's descriptors.
+    broker.client().disconnect().unwrap();
+    let before = fds();
+    for _ in 0..30 {
+        broker.client().disconnect().unwrap();
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || fds() <= before),
+        "{} descriptors open, {before} before",
+        fds()
+    );
+}
