@@ -36,6 +36,27 @@ pub struct Will {
     pub retain: bool,
 }
 
+/// How the client reconnects after losing an established connection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reconnect {
+    /// The first delay; each failed attempt doubles it, up to `max_delay`.
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// Failed attempts in a row after which the client gives up; `None`: never.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for Reconnect {
+    /// About 0.5 s rising to 30 s, forever.
+    fn default() -> Self {
+        Self {
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_attempts: None,
+        }
+    }
+}
+
 /// Everything `mqtt.connect` needs, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectOptions {
@@ -52,6 +73,8 @@ pub struct ConnectOptions {
     /// Bound on each mailbox of received messages.
     pub capacity: usize,
     pub will: Option<Will>,
+    /// `None`: a lost connection closes the client for good.
+    pub reconnect: Option<Reconnect>,
 }
 
 impl ConnectOptions {
@@ -68,6 +91,7 @@ impl ConnectOptions {
             timeout: Duration::from_secs(10),
             capacity: 100,
             will: None,
+            reconnect: Some(Reconnect::default()),
         }
     }
 
@@ -120,6 +144,9 @@ pub mod expect {
     pub const CAPACITY: &str = "an integer from 1 to 1000000";
     pub const BOOLEAN: &str = "true or false";
     pub const TEXT: &str = "a UTF-8 string";
+    pub const DELAY: &str = "a finite number of seconds, 0 or more, at most one day";
+    pub const ATTEMPTS: &str = "an integer from 1 to 1000000";
+    pub const RECONNECT: &str = "true, false or a table { min_delay, max_delay, max_attempts }";
 }
 
 /// The largest mailbox bound: a million messages is already far beyond any sane buffer.
@@ -160,6 +187,16 @@ pub fn wait(n: f64) -> Option<Duration> {
     (n.is_finite() && n >= 0.0)
         .then(|| Duration::try_from_secs_f64(n).ok())
         .flatten()
+}
+
+/// A reconnection delay: finite, not negative, at most a day.
+pub fn delay(n: f64) -> Option<Duration> {
+    (n.is_finite() && (0.0..=86_400.0).contains(&n)).then(|| Duration::from_secs_f64(n))
+}
+
+/// A number of reconnection attempts: an integer from 1 to 1,000,000.
+pub fn attempts(n: f64) -> Option<u32> {
+    whole(n, 1.0, 1_000_000.0).map(|n| n as u32)
 }
 
 /// A mailbox bound: an integer from 1 to 1,000,000.

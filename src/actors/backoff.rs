@@ -44,17 +44,6 @@ impl Backoff {
     }
 }
 
-impl Default for Backoff {
-    /// About 0.5 s rising to 30 s.
-    fn default() -> Self {
-        Self::new(
-            Duration::from_millis(500),
-            Duration::from_secs(30),
-            crate::options::splitmix64(u64::from(std::process::id())),
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

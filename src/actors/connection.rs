@@ -47,8 +47,6 @@ pub struct ConnectionActor {
     unsubscribes_queued: VecDeque<PendingUnsubscribe>,
     /// UNSUBSCRIBE packets sent, by packet id, until their UNSUBACK.
     unsubscribes_sent: FxHashMap<u16, PendingUnsubscribe>,
-    /// QoS 1 and 2 publishes handed to the link and not acknowledged yet.
-    unacked: usize,
     /// Replies owed to `Disconnect` requests; `Some` once closing has begun.
     closing: Option<Vec<Reply<()>>>,
     /// Whether DISCONNECT has been queued.
@@ -89,7 +87,6 @@ impl ConnectionActor {
             subscribes_sent: FxHashMap::default(),
             unsubscribes_queued: VecDeque::new(),
             unsubscribes_sent: FxHashMap::default(),
-            unacked: 0,
             closing: None,
             disconnect_queued: false,
         }
@@ -113,15 +110,8 @@ impl StreamHandler<NetEvent> for ConnectionActor {
     fn handle(&mut self, event: NetEvent, ctx: &mut Context<Self>) {
         match event {
             NetEvent::Publish(route) => self.router.do_send(route),
-            NetEvent::PublishSent { pkid } => {
-                let moved = self.link.sent(pkid);
-                self.shared.outbox.release(moved);
-                self.disconnect_when_drained(ctx);
-            }
-            NetEvent::PublishAcked { pkid } => {
-                self.unacked = self.unacked.saturating_sub(1);
-                let moved = self.link.acked(pkid);
-                self.shared.outbox.release(moved);
+            NetEvent::PublishSent { .. } | NetEvent::PublishAcked { .. } => {
+                self.pump();
                 self.disconnect_when_drained(ctx);
             }
             NetEvent::Connected { session_present } => self.connected(session_present, ctx),
@@ -168,9 +158,6 @@ impl Handler<Publish> for ConnectionActor {
             qos = msg.opts.qos.as_u8(),
             "publish"
         );
-        if msg.opts.qos != QoS::AtMostOnce {
-            self.unacked += 1;
-        }
         let moved = self.link.publish(msg.topic, msg.payload, msg.opts);
         self.shared.outbox.release(moved);
     }
@@ -241,7 +228,7 @@ impl Handler<Disconnect> for ConnectionActor {
             return self.close(ctx);
         }
         if first {
-            info!(client_id = %self.shared.client_id, unacked = self.unacked, "disconnecting");
+            info!(client_id = %self.shared.client_id, unfinished = self.link.unfinished(), "disconnecting");
             // Whatever the broker does, the client is closed within two bounds.
             ctx.run_later(self.timeout, |act, ctx| {
                 act.queue_disconnect();
@@ -255,15 +242,12 @@ impl Handler<Disconnect> for ConnectionActor {
 impl ConnectionActor {
     fn connected(&mut self, session_present: bool, ctx: &mut Context<Self>) {
         self.shared.set_connected(true);
-        let moved = self.link.connected(session_present);
-        self.shared.outbox.release(moved);
+        self.pump();
         if let Some(reply) = self.connect_reply.take() {
             let _ = reply.send(Ok(()));
             return;
         }
         if !session_present {
-            // The broker forgot everything: publishes it had not acknowledged are gone too.
-            self.unacked = 0;
             self.resubscribe();
         }
         if self.closing.is_some() {
@@ -273,7 +257,6 @@ impl ConnectionActor {
 
     fn failed(&mut self, e: Error, ctx: &mut Context<Self>) {
         self.shared.set_connected(false);
-        self.link.lost();
         self.shared.set_last_error(e.to_string());
         if let Some(reply) = self.connect_reply.take() {
             let _ = reply.send(Err(e));
@@ -352,8 +335,14 @@ impl ConnectionActor {
         }
     }
 
+    /// Moves held publishes on, freeing their places in the Lua side's send queue.
+    fn pump(&mut self) {
+        let moved = self.link.pump();
+        self.shared.outbox.release(moved);
+    }
+
     fn disconnect_when_drained(&mut self, _: &mut Context<Self>) {
-        if self.closing.is_some() && self.unacked == 0 && self.shared.outbox.is_empty() {
+        if self.closing.is_some() && self.link.unfinished() == 0 && self.shared.outbox.is_empty() {
             self.queue_disconnect();
         }
     }

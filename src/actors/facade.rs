@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler};
 
-use super::backoff::Backoff;
 use super::connection::ConnectionActor;
 use super::mailbox::Mailbox;
 use super::messages::{Closed, Disconnect, Publish, Reply, Subscribe, Unsubscribe};
@@ -34,7 +33,7 @@ impl FacadeActor {
         let facade = Context::<FacadeActor>::new();
         let connection = Context::<ConnectionActor>::new();
         let router = RouterActor::new(mailbox.clone(), connection.address().recipient()).start();
-        let (link, events) = v4::open(opts, Backoff::default());
+        let (link, events) = v4::open(opts);
         let connection_addr = connection.run(ConnectionActor::new(
             Box::new(link),
             events,

@@ -23,7 +23,7 @@ pub enum NetEvent {
     Publish(Route),
     /// A PUBLISH went out (packet id 0 for QoS 0).
     PublishSent { pkid: u16 },
-    /// A QoS 1 or 2 PUBLISH of ours was acknowledged (PUBACK or PUBCOMP).
+    /// A QoS 1 or 2 PUBLISH of ours completed (PUBACK or PUBCOMP).
     PublishAcked { pkid: u16 },
     /// A SUBSCRIBE went out.
     SubscribeSent { pkid: u16 },
@@ -44,20 +44,14 @@ pub enum NetEvent {
 pub type NetEvents = Pin<Box<dyn Stream<Item = NetEvent>>>;
 
 /// Requests to the protocol. None blocks: each either queues the request or says why not.
-/// The connection actor also reports the link's own events back to it, so that the link can
-/// keep its bookkeeping of packet ids and of what it holds back.
 pub trait Link {
     /// Queues a PUBLISH. Returns how many publishes moved into the protocol's send queue,
     /// which may be none while it cannot take them (the link holds them until it can).
     fn publish(&mut self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> usize;
-    /// A CONNACK arrived; returns how many held publishes moved into the send queue.
-    fn connected(&mut self, session_present: bool) -> usize;
-    /// The connection was lost.
-    fn lost(&mut self);
-    /// A PUBLISH went out; returns how many held publishes moved into the send queue.
-    fn sent(&mut self, pkid: u16) -> usize;
-    /// A QoS 1 or 2 PUBLISH completed; returns how many held publishes moved.
-    fn acked(&mut self, pkid: u16) -> usize;
+    /// Moves held publishes into the send queue as far as it can; returns how many moved.
+    fn pump(&mut self) -> usize;
+    /// Publishes not complete yet: held, queued, or waiting for the broker's acknowledgement.
+    fn unfinished(&self) -> usize;
     /// Queues one SUBSCRIBE packet for all of `filters`.
     fn subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) -> Result<(), Error>;
     /// Queues an UNSUBSCRIBE.

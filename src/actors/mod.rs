@@ -20,7 +20,6 @@ mod shared;
 pub mod system;
 mod v4;
 
-pub use backoff::Backoff;
 pub use connection::ConnectionActor;
 pub use facade::FacadeActor;
 pub use handle::ClientHandle;

@@ -6,12 +6,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use mlua::{Lua, Table, Value};
 
 use crate::error::{Error, Result};
-use crate::options::{self, expect, ConnectOptions, PublishOptions, QoS, Will};
+use crate::options::{self, expect, ConnectOptions, PublishOptions, QoS, Reconnect, Will};
 use crate::topic::{TopicFilter, TopicName};
 
 /// The option names `mqtt.connect` knows, for the unknown-option message.
-const CONNECT_KEYS: &str =
-    "port, client_id, username, password, keep_alive, clean_session, timeout, capacity, will";
+const CONNECT_KEYS: &str = "port, client_id, username, password, keep_alive, clean_session, \
+     timeout, capacity, will, reconnect";
+const RECONNECT_KEYS: &str = "min_delay, max_delay, max_attempts";
 const WILL_KEYS: &str = "topic, payload, qos, retain";
 const PUBLISH_KEYS: &str = "qos, retain";
 
@@ -254,6 +255,7 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
                 o.capacity = number_option(&name, &v, options::capacity, expect::CAPACITY)?
             }
             "will" => o.will = Some(will(lua, &v)?),
+            "reconnect" => o.reconnect = reconnect(&v)?,
             _ => {
                 return Err(Error::UnknownOption {
                     name,
@@ -264,6 +266,49 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
     }
     o.check()?;
     Ok(o)
+}
+
+fn reconnect(v: &Value) -> Result<Option<Reconnect>> {
+    match v {
+        Value::Boolean(false) => return Ok(None),
+        Value::Boolean(true) => return Ok(Some(Reconnect::default())),
+        Value::Table(_) => {}
+        _ => return Err(bad_option("reconnect", expect::RECONNECT, v)),
+    }
+    let mut r = Reconnect::default();
+    for (name, value) in option_pairs(v, 2, RECONNECT_KEYS)? {
+        let full = format!("reconnect.{name}");
+        match name.as_str() {
+            "min_delay" => {
+                r.min_delay = number_option(&full, &value, options::delay, expect::DELAY)?
+            }
+            "max_delay" => {
+                r.max_delay = number_option(&full, &value, options::delay, expect::DELAY)?
+            }
+            "max_attempts" => {
+                r.max_attempts = Some(number_option(
+                    &full,
+                    &value,
+                    options::attempts,
+                    expect::ATTEMPTS,
+                )?)
+            }
+            _ => {
+                return Err(Error::UnknownOption {
+                    name: full,
+                    known: RECONNECT_KEYS,
+                })
+            }
+        }
+    }
+    if r.max_delay < r.min_delay {
+        return Err(Error::BadOption {
+            name: "reconnect.max_delay".into(),
+            expected: "a delay no shorter than reconnect.min_delay",
+            got: format!("{}", r.max_delay.as_secs_f64()),
+        });
+    }
+    Ok(Some(r))
 }
 
 fn will(lua: &Lua, v: &Value) -> Result<Will> {
@@ -335,6 +380,29 @@ mod tests {
         assert_eq!(o.keep_alive, std::time::Duration::from_secs(60));
         assert_eq!(o.timeout, std::time::Duration::from_secs(10));
         assert!(o.client_id.starts_with("copper-"));
+        assert_eq!(o.reconnect, Some(Reconnect::default()));
+    }
+
+    #[test]
+    fn reconnect_can_be_tuned_or_turned_off() {
+        let lua = Lua::new();
+        assert_eq!(
+            connect(&lua, "'h'", "{ reconnect = false }")
+                .unwrap()
+                .reconnect,
+            None
+        );
+        let r = connect(
+            &lua,
+            "'h'",
+            "{ reconnect = { min_delay = 0.1, max_delay = 2, max_attempts = 3 } }",
+        )
+        .unwrap()
+        .reconnect
+        .unwrap();
+        assert_eq!(r.min_delay, std::time::Duration::from_millis(100));
+        assert_eq!(r.max_delay, std::time::Duration::from_secs(2));
+        assert_eq!(r.max_attempts, Some(3));
     }
 
     #[test]
@@ -389,6 +457,26 @@ mod tests {
                 "unknown option \"will.color\"",
             ),
             ("42", "bad argument #2 'options': expected a table, got 42"),
+            (
+                "{ reconnect = 1 }",
+                "bad option 'reconnect': expected true, false or a table",
+            ),
+            (
+                "{ reconnect = { min_delay = -1 } }",
+                "bad option 'reconnect.min_delay'",
+            ),
+            (
+                "{ reconnect = { min_delay = 5, max_delay = 1 } }",
+                "bad option 'reconnect.max_delay'",
+            ),
+            (
+                "{ reconnect = { max_attempts = 0 } }",
+                "bad option 'reconnect.max_attempts'",
+            ),
+            (
+                "{ reconnect = { tries = 3 } }",
+                "unknown option \"reconnect.tries\"",
+            ),
         ];
         for (opts, want) in cases {
             let e = err(connect(&lua, "'h'", opts));

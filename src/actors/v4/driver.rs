@@ -1,0 +1,422 @@
+//! Driver: runs rumqttc's event loop for one link. It connects (the first time within the
+//! timeout), reconnects after a backoff delay, declares a silent connection lost half a
+//! keep-alive after an unanswered ping, carries unacknowledged publishes over a reconnect
+//! (re-sent with DUP, whether or not the broker kept the session: rumqttc alone would drop
+//! them), delivers each incoming QoS 2 message once, and turns what matters into
+//! [`NetEvent`]s.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use rumqttc::{
+    ConnAck, ConnectReturnCode, ConnectionError, Event, EventLoop, Incoming, Outgoing as Out,
+    PubRec, PubRel, Publish, Request, SubscribeReasonCode,
+};
+use rustc_hash::FxHashSet;
+use tokio::time::Instant;
+use tracing::{debug, info, warn, Instrument};
+
+use super::link::from_rumqttc;
+use super::outgoing::Outgoing;
+use crate::actors::backoff::Backoff;
+use crate::actors::link::{NetEvent, NetEvents};
+use crate::actors::messages::{AckToken, Message, Route};
+use crate::error::Error;
+use crate::options::{splitmix64, ConnectOptions, QoS, Reconnect};
+
+/// The event loop of one link and what it remembers between polls.
+pub struct Driver {
+    eventloop: EventLoop,
+    /// Publishes on their way, shared with the link.
+    outgoing: Rc<RefCell<Outgoing>>,
+    /// How to reconnect; `None`: a lost connection ends the link.
+    reconnect: Option<Reconnect>,
+    backoff: Backoff,
+    host: String,
+    port: u16,
+    addr: String,
+    timeout: Duration,
+    keep_alive: Duration,
+    /// Whether a CONNACK ever accepted us; before that, a failure ends the link.
+    connected_once: bool,
+    /// Failed attempts since the last CONNACK.
+    failures: u32,
+    /// The last attempt failed: wait a backoff delay before the next one.
+    retry: bool,
+    /// The link has ended.
+    done: bool,
+    /// When a ping has gone unanswered for too long.
+    ping_deadline: Option<Instant>,
+    /// Publishes taken from rumqttc when the connection was lost, to send again after the
+    /// next CONNACK (rumqttc would drop them if the broker kept no session).
+    carried: Vec<Publish>,
+    /// PUBRELs to send again if the broker kept the session.
+    carried_rels: Vec<PubRel>,
+    /// Incoming QoS 2 messages handed on, until the broker releases them (PUBREL).
+    received_qos2: FxHashSet<u16>,
+    /// Of those, the ones answered with PUBREC.
+    pubrec_sent: FxHashSet<u16>,
+}
+
+impl Driver {
+    /// A driver for `eventloop`, configured from `opts`.
+    pub fn new(
+        eventloop: EventLoop,
+        opts: &ConnectOptions,
+        outgoing: Rc<RefCell<Outgoing>>,
+    ) -> Self {
+        let policy = opts.reconnect.unwrap_or_default();
+        let seed = opts
+            .client_id
+            .bytes()
+            .fold(u64::from(std::process::id()), |h, b| {
+                splitmix64(h ^ u64::from(b))
+            });
+        Self {
+            eventloop,
+            outgoing,
+            reconnect: opts.reconnect,
+            backoff: Backoff::new(policy.min_delay, policy.max_delay, seed),
+            host: opts.host.clone(),
+            port: opts.port,
+            addr: opts.addr(),
+            timeout: opts.timeout,
+            keep_alive: opts.keep_alive,
+            connected_once: false,
+            failures: 0,
+            retry: false,
+            done: false,
+            ping_deadline: None,
+            carried: Vec::new(),
+            carried_rels: Vec::new(),
+            received_qos2: FxHashSet::default(),
+            pubrec_sent: FxHashSet::default(),
+        }
+    }
+
+    /// The stream of events; the driver lives inside it.
+    pub fn into_events(self) -> NetEvents {
+        let span = tracing::info_span!("link", broker = %self.addr);
+        let events = futures_util::stream::unfold(self, move |mut d| {
+            let span = span.clone();
+            async move {
+                let event = d.next_event().instrument(span).await?;
+                Some((event, d))
+            }
+        });
+        Box::pin(events)
+    }
+
+    async fn next_event(&mut self) -> Option<NetEvent> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if self.retry {
+                let delay = self.backoff.next_delay();
+                debug!(
+                    delay_ms = delay.as_millis() as u64,
+                    attempt = self.failures + 1,
+                    "reconnecting after a delay"
+                );
+                tokio::time::sleep(delay).await;
+                self.retry = false;
+            }
+            let polled = if self.connected_once {
+                self.poll_watched().await
+            } else {
+                match self.first_connect().await {
+                    Ok(event) => Ok(event),
+                    Err(e) => {
+                        self.done = true;
+                        return Some(NetEvent::Failed(e));
+                    }
+                }
+            };
+            match polled {
+                Ok(event) => {
+                    if let Some(event) = self.translate(event) {
+                        return Some(event);
+                    }
+                }
+                Err(why) => return Some(self.lost(why)),
+            }
+        }
+    }
+
+    /// Polls the event loop, giving up on a connection whose ping went unanswered.
+    async fn poll_watched(&mut self) -> Result<Event, String> {
+        let Some(deadline) = self.ping_deadline else {
+            return self.eventloop.poll().await.map_err(|e| e.to_string());
+        };
+        let polled = tokio::select! {
+            polled = self.eventloop.poll() => Some(polled),
+            _ = tokio::time::sleep_until(deadline) => None,
+        };
+        match polled {
+            Some(polled) => polled.map_err(|e| e.to_string()),
+            None => {
+                // Dropping the poll mid-write is fine: the connection is abandoned, and
+                // `clean` moves everything unacknowledged back into `pending`.
+                self.eventloop.clean();
+                Err(format!(
+                    "no answer from the broker within {:.1} s of a ping",
+                    (self.keep_alive / 2).as_secs_f64()
+                ))
+            }
+        }
+    }
+
+    /// The first connection: a name lookup, then TCP and CONNACK, all within the timeout.
+    async fn first_connect(&mut self) -> Result<Event, Error> {
+        let deadline = Instant::now() + self.timeout;
+        let timed_out = || Error::ConnectTimeout {
+            addr: self.addr.clone(),
+            secs: self.timeout.as_secs_f64(),
+        };
+        let lookup = tokio::net::lookup_host((self.host.as_str(), self.port));
+        match tokio::time::timeout_at(deadline, lookup).await {
+            Err(_) => return Err(timed_out()),
+            Ok(Err(e)) => {
+                return Err(Error::UnknownHost {
+                    host: self.host.clone(),
+                    why: e.to_string(),
+                })
+            }
+            Ok(Ok(_)) => {}
+        }
+        match tokio::time::timeout_at(deadline, self.eventloop.poll()).await {
+            Err(_) | Ok(Err(ConnectionError::NetworkTimeout)) => Err(timed_out()),
+            Ok(Ok(event)) => Ok(event),
+            Ok(Err(ConnectionError::ConnectionRefused(code))) => Err(Error::Refused {
+                addr: self.addr.clone(),
+                reason: refusal(code),
+            }),
+            Ok(Err(ConnectionError::Io(e)))
+                if e.kind() == std::io::ErrorKind::ConnectionRefused =>
+            {
+                Err(Error::Unreachable {
+                    addr: self.addr.clone(),
+                    why: "connection refused (is a broker listening there?)".into(),
+                })
+            }
+            Ok(Err(e)) => Err(Error::Unreachable {
+                addr: self.addr.clone(),
+                why: e.to_string(),
+            }),
+        }
+    }
+
+    /// The connection is gone (or an attempt failed): take back what rumqttc would replay
+    /// or drop, and decide whether to try again.
+    fn lost(&mut self, why: String) -> NetEvent {
+        self.ping_deadline = None;
+        self.outgoing.borrow_mut().connected = false;
+        for request in self.eventloop.pending.drain(..) {
+            match request {
+                Request::Publish(mut p) => {
+                    // A numbered publish went out before: its next copy is a re-delivery.
+                    p.dup = p.pkid != 0;
+                    self.carried.push(p);
+                }
+                Request::PubRel(r) => self.carried_rels.push(r),
+                // Subscriptions fail with the connection; acknowledgements of received
+                // messages are answered again when the broker re-delivers them.
+                _ => {}
+            }
+        }
+        self.failures += 1;
+        match self.reconnect {
+            Some(policy) if policy.max_attempts.is_none_or(|max| self.failures <= max) => {
+                self.retry = true;
+                warn!(error = %why, attempt = self.failures, "connection lost; reconnecting");
+            }
+            _ => {
+                self.done = true;
+                warn!(error = %why, "connection lost; not reconnecting");
+            }
+        }
+        NetEvent::Failed(Error::ConnectionLost(why))
+    }
+
+    /// After a CONNACK: resend what the broker has not acknowledged, oldest first.
+    fn resume(&mut self, session_present: bool) {
+        if session_present {
+            // rumqttc forgot which QoS 2 messages wait for PUBREL and would take the
+            // broker's PUBREL for an error: tell its state about them again.
+            for &pkid in &self.pubrec_sent {
+                let mut mark = Publish::new("", rumqttc::QoS::ExactlyOnce, Vec::new());
+                mark.pkid = pkid;
+                if self
+                    .eventloop
+                    .state
+                    .handle_incoming_packet(Incoming::Publish(mark))
+                    .is_ok()
+                {
+                    self.eventloop.state.events.pop_back();
+                }
+            }
+        } else {
+            self.received_qos2.clear();
+            self.pubrec_sent.clear();
+            self.carried_rels.clear();
+        }
+        let (mut numbered, unsent): (Vec<Publish>, Vec<Publish>) =
+            std::mem::take(&mut self.carried)
+                .into_iter()
+                .partition(|p| p.pkid != 0);
+        let mut out = self.outgoing.borrow_mut();
+        out.sort_by_number(&mut numbered);
+        if !session_present {
+            for p in &mut numbered {
+                p.pkid = 0;
+            }
+        }
+        out.reconnected(session_present, &numbered);
+        if !numbered.is_empty() || !self.carried_rels.is_empty() {
+            info!(
+                publishes = numbered.len(),
+                releases = self.carried_rels.len(),
+                "re-sending"
+            );
+        }
+        let pending = &mut self.eventloop.pending;
+        pending.extend(self.carried_rels.drain(..).map(Request::PubRel));
+        pending.extend(numbered.into_iter().chain(unsent).map(Request::Publish));
+    }
+
+    fn translate(&mut self, event: Event) -> Option<NetEvent> {
+        if matches!(event, Event::Incoming(_)) {
+            self.ping_deadline = None;
+        }
+        match event {
+            Event::Incoming(Incoming::ConnAck(ConnAck {
+                session_present, ..
+            })) => {
+                info!(session_present, "connected");
+                self.connected_once = true;
+                self.failures = 0;
+                self.backoff.reset();
+                self.resume(session_present);
+                Some(NetEvent::Connected { session_present })
+            }
+            Event::Incoming(Incoming::Publish(p)) => self.incoming(p),
+            Event::Incoming(Incoming::PubAck(a)) => {
+                self.outgoing.borrow_mut().puback(a.pkid);
+                Some(NetEvent::PublishAcked { pkid: a.pkid })
+            }
+            Event::Incoming(Incoming::PubRec(r)) => {
+                self.outgoing.borrow_mut().pubrec(r.pkid);
+                None
+            }
+            Event::Incoming(Incoming::PubComp(c)) => {
+                self.outgoing.borrow_mut().pubcomp(c.pkid);
+                Some(NetEvent::PublishAcked { pkid: c.pkid })
+            }
+            Event::Incoming(Incoming::PubRel(r)) => {
+                self.received_qos2.remove(&r.pkid);
+                self.pubrec_sent.remove(&r.pkid);
+                None
+            }
+            Event::Incoming(Incoming::SubAck(s)) => Some(NetEvent::SubAck {
+                pkid: s.pkid,
+                granted: s
+                    .return_codes
+                    .into_iter()
+                    .map(|c| match c {
+                        SubscribeReasonCode::Success(q) => Some(from_rumqttc(q)),
+                        SubscribeReasonCode::Failure => None,
+                    })
+                    .collect(),
+            }),
+            Event::Incoming(Incoming::UnsubAck(u)) => Some(NetEvent::UnsubAck { pkid: u.pkid }),
+            Event::Outgoing(Out::Publish(pkid)) => {
+                self.outgoing.borrow_mut().sent(pkid);
+                Some(NetEvent::PublishSent { pkid })
+            }
+            Event::Outgoing(Out::PubRec(pkid)) => {
+                self.pubrec_sent.insert(pkid);
+                None
+            }
+            Event::Outgoing(Out::PingReq) => {
+                if !self.keep_alive.is_zero() {
+                    self.ping_deadline
+                        .get_or_insert_with(|| Instant::now() + self.keep_alive / 2);
+                }
+                None
+            }
+            Event::Outgoing(Out::Subscribe(pkid)) => Some(NetEvent::SubscribeSent { pkid }),
+            Event::Outgoing(Out::Unsubscribe(pkid)) => Some(NetEvent::UnsubscribeSent { pkid }),
+            Event::Outgoing(Out::Disconnect) => {
+                self.done = true;
+                Some(NetEvent::DisconnectSent)
+            }
+            _ => None,
+        }
+    }
+
+    /// An incoming PUBLISH, unless it repeats a QoS 2 message already handed on.
+    fn incoming(&mut self, p: Publish) -> Option<NetEvent> {
+        let qos = from_rumqttc(p.qos);
+        if qos == QoS::ExactlyOnce && !self.received_qos2.insert(p.pkid) {
+            // The broker sent it again before it saw our PUBREC: answer, do not deliver.
+            debug!(pkid = p.pkid, "repeated QoS 2 message not delivered again");
+            if self.pubrec_sent.contains(&p.pkid) {
+                self.eventloop
+                    .pending
+                    .push_back(Request::PubRec(PubRec::new(p.pkid)));
+            }
+            return None;
+        }
+        let ack = (qos != QoS::AtMostOnce).then_some(AckToken { pkid: p.pkid, qos });
+        Some(NetEvent::Publish(Route {
+            message: Message {
+                topic: p.topic,
+                payload: p.payload,
+                qos,
+                retain: p.retain,
+                dup: p.dup,
+                subscription: None,
+            },
+            ack,
+        }))
+    }
+}
+
+/// The name of a CONNACK refusal.
+pub fn refusal(code: ConnectReturnCode) -> &'static str {
+    match code {
+        ConnectReturnCode::RefusedProtocolVersion => "unacceptable protocol version",
+        ConnectReturnCode::BadClientId => "identifier rejected",
+        ConnectReturnCode::ServiceUnavailable => "server unavailable",
+        ConnectReturnCode::BadUserNamePassword => "bad user name or password",
+        ConnectReturnCode::NotAuthorized => "not authorised",
+        ConnectReturnCode::Success => "accepted",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_connack_refusal_has_a_name() {
+        let cases = [
+            (
+                ConnectReturnCode::RefusedProtocolVersion,
+                "unacceptable protocol version",
+            ),
+            (ConnectReturnCode::BadClientId, "identifier rejected"),
+            (ConnectReturnCode::ServiceUnavailable, "server unavailable"),
+            (
+                ConnectReturnCode::BadUserNamePassword,
+                "bad user name or password",
+            ),
+            (ConnectReturnCode::NotAuthorized, "not authorised"),
+        ];
+        for (code, name) in cases {
+            assert_eq!(refusal(code), name);
+        }
+    }
+}

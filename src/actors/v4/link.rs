@@ -1,0 +1,140 @@
+//! V4Link: the connection actor's requests, on rumqttc's client.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rumqttc::{
+    AsyncClient, ClientError, LastWill, MqttOptions, NetworkOptions, Request, SubscribeFilter,
+};
+
+use super::driver::Driver;
+use super::outgoing::{Outgoing, INFLIGHT};
+use crate::actors::link::{Link, NetEvents};
+use crate::actors::messages::AckToken;
+use crate::error::Error;
+use crate::options::{ConnectOptions, PublishOptions, QoS, MAX_PACKET_SIZE};
+use crate::topic::{TopicFilter, TopicName};
+
+/// Requests rumqttc's channel holds before `try_*` calls are refused.
+const REQUEST_CHANNEL: usize = 1024;
+
+/// A link to one broker over MQTT 3.1.1.
+pub struct V4Link {
+    client: AsyncClient,
+    /// Publishes on their way, shared with the driver (both live on the actor thread).
+    outgoing: Rc<RefCell<Outgoing>>,
+}
+
+/// Opens a link: nothing is sent until the returned events are polled.
+pub fn open(opts: &ConnectOptions) -> (V4Link, NetEvents) {
+    let (client, mut eventloop) = AsyncClient::new(mqtt_options(opts), REQUEST_CHANNEL);
+    let mut network = NetworkOptions::new();
+    network.set_connection_timeout(opts.timeout.as_secs_f64().ceil().max(1.0) as u64);
+    eventloop.set_network_options(network);
+    let outgoing = Rc::new(RefCell::new(Outgoing::default()));
+    let events = Driver::new(eventloop, opts, outgoing.clone()).into_events();
+    (V4Link { client, outgoing }, events)
+}
+
+fn mqtt_options(opts: &ConnectOptions) -> MqttOptions {
+    let mut o = MqttOptions::new(opts.client_id.clone(), opts.host.clone(), opts.port);
+    // ConnectOptions guarantees 0 or at least one second, the only values rumqttc accepts.
+    o.set_keep_alive(opts.keep_alive);
+    o.set_clean_session(opts.clean_session);
+    o.set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE);
+    o.set_manual_acks(true);
+    o.set_inflight(INFLIGHT);
+    if let Some(user) = &opts.username {
+        o.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
+    }
+    if let Some(will) = &opts.will {
+        o.set_last_will(LastWill::new(
+            will.topic.as_str(),
+            will.payload.clone(),
+            to_rumqttc(will.qos),
+            will.retain,
+        ));
+    }
+    o
+}
+
+pub(super) fn to_rumqttc(qos: QoS) -> rumqttc::QoS {
+    match qos {
+        QoS::AtMostOnce => rumqttc::QoS::AtMostOnce,
+        QoS::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
+        QoS::ExactlyOnce => rumqttc::QoS::ExactlyOnce,
+    }
+}
+
+pub(super) fn from_rumqttc(qos: rumqttc::QoS) -> QoS {
+    match qos {
+        rumqttc::QoS::AtMostOnce => QoS::AtMostOnce,
+        rumqttc::QoS::AtLeastOnce => QoS::AtLeastOnce,
+        rumqttc::QoS::ExactlyOnce => QoS::ExactlyOnce,
+    }
+}
+
+fn queue_error(e: ClientError) -> Error {
+    Error::Internal(format!("mqtt request could not be queued: {e}"))
+}
+
+impl Link for V4Link {
+    fn publish(&mut self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> usize {
+        let mut publish = rumqttc::Publish::new(topic.into_string(), to_rumqttc(opts.qos), payload);
+        publish.retain = opts.retain;
+        self.outgoing.borrow_mut().held.push_back(publish);
+        self.pump()
+    }
+
+    fn pump(&mut self) -> usize {
+        let mut out = self.outgoing.borrow_mut();
+        let mut moved = 0;
+        while let Some(qos) = out.ready().map(|p| p.qos) {
+            let Some(p) = out.held.pop_front() else { break };
+            // Bytes made from a Vec turn back into it without a copy.
+            match self
+                .client
+                .try_publish(p.topic, p.qos, p.retain, Vec::from(p.payload))
+            {
+                Err(ClientError::TryRequest(Request::Publish(p))) => {
+                    out.held.push_front(p);
+                    break;
+                }
+                // Queued, or the event loop is gone with the client closing: either way the
+                // message has left the Lua side's queue.
+                _ => {
+                    out.handed_over(qos);
+                    moved += 1;
+                }
+            }
+        }
+        moved
+    }
+
+    fn unfinished(&self) -> usize {
+        self.outgoing.borrow().unfinished()
+    }
+
+    fn subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) -> Result<(), Error> {
+        let filters = filters
+            .into_iter()
+            .map(|(f, q)| SubscribeFilter::new(f.into_string(), to_rumqttc(q)));
+        self.client.try_subscribe_many(filters).map_err(queue_error)
+    }
+
+    fn unsubscribe(&mut self, filter: TopicFilter) -> Result<(), Error> {
+        self.client
+            .try_unsubscribe(filter.into_string())
+            .map_err(queue_error)
+    }
+
+    fn ack(&mut self, token: AckToken) -> Result<(), Error> {
+        let mut publish = rumqttc::Publish::new("", to_rumqttc(token.qos), Vec::new());
+        publish.pkid = token.pkid;
+        self.client.try_ack(&publish).map_err(queue_error)
+    }
+
+    fn disconnect(&mut self) -> Result<(), Error> {
+        self.client.try_disconnect().map_err(queue_error)
+    }
+}

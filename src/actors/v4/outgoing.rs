@@ -1,0 +1,270 @@
+//! Outgoing: the bookkeeping of QoS 1 and 2 publishes on their way to the broker, shared by
+//! the link (which hands publishes to rumqttc) and the driver (which sees them go out and
+//! come back acknowledged, and carries them over a reconnect).
+//!
+//! rumqttc numbers QoS 1 and 2 publishes in a cycle `1..=INFLIGHT` and frees a QoS 2
+//! publish's number at PUBREC, before its PUBREL/PUBCOMP exchange is over, so a later publish
+//! could reuse a number the broker still holds (and the broker would drop it as a
+//! duplicate). This module predicts the number rumqttc will assign next and holds a publish
+//! back while that number is in use. It also keeps QoS 2 exchanges within [`QOS2_WINDOW`]:
+//! mosquitto, holding 20 QoS 2 messages that wait for PUBREL (`max_inflight_messages`),
+//! answers further QoS 1 publishes with a plain PUBACK and drops them.
+
+use std::collections::VecDeque;
+
+use rumqttc::{Publish, QoS};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// rumqttc's in-flight limit, which is also the length of its packet-id cycle.
+pub const INFLIGHT: u16 = 100;
+
+/// Most QoS 2 publishes whose exchange is incomplete at once.
+pub const QOS2_WINDOW: usize = 16;
+
+/// What is known about the publishes between the Lua side and the broker's acknowledgement.
+#[derive(Debug, Default)]
+pub struct Outgoing {
+    /// Publishes not handed to rumqttc yet, in order.
+    pub held: VecDeque<Publish>,
+    /// Whether a connection is up; while it is down publishes stay held.
+    pub connected: bool,
+    /// The packet id rumqttc assigned last.
+    last_pkid: u16,
+    /// QoS 1 and 2 publishes rumqttc has but has not numbered yet, oldest first: whether
+    /// each is QoS 2.
+    unnumbered: VecDeque<bool>,
+    /// Numbered publishes waiting for PUBACK or PUBREC: whether each is QoS 2.
+    in_flight: FxHashMap<u16, bool>,
+    /// QoS 2 publishes between PUBREC and PUBCOMP.
+    released: FxHashSet<u16>,
+    /// QoS 2 publishes handed to rumqttc whose exchange is not complete.
+    qos2_open: usize,
+}
+
+fn numbered(p: &Publish) -> bool {
+    p.qos != QoS::AtMostOnce
+}
+
+impl Outgoing {
+    /// The packet id rumqttc will give the next QoS 1 or 2 publish handed to it.
+    pub fn next_pkid(&self) -> u16 {
+        ((self.last_pkid as usize + self.unnumbered.len()) % INFLIGHT as usize) as u16 + 1
+    }
+
+    fn in_use(&self, pkid: u16) -> bool {
+        self.in_flight.contains_key(&pkid) || self.released.contains(&pkid)
+    }
+
+    /// The oldest held publish, if it may be handed to rumqttc now.
+    pub fn ready(&self) -> Option<&Publish> {
+        let p = self.held.front().filter(|_| self.connected)?;
+        if numbered(p) && self.in_use(self.next_pkid()) {
+            return None;
+        }
+        if p.qos == QoS::ExactlyOnce && self.qos2_open >= QOS2_WINDOW {
+            return None;
+        }
+        Some(p)
+    }
+
+    /// Records that rumqttc took a publish of this QoS into its queue.
+    pub fn handed_over(&mut self, qos: QoS) {
+        if qos != QoS::AtMostOnce {
+            self.unnumbered.push_back(qos == QoS::ExactlyOnce);
+        }
+        if qos == QoS::ExactlyOnce {
+            self.qos2_open += 1;
+        }
+    }
+
+    /// A PUBLISH went out with this packet id (0 for QoS 0).
+    pub fn sent(&mut self, pkid: u16) {
+        // A resend after a reconnect keeps its number; a first send takes the next one.
+        if pkid != 0 && !self.in_use(pkid) {
+            let qos2 = self.unnumbered.pop_front().unwrap_or(false);
+            self.in_flight.insert(pkid, qos2);
+            self.last_pkid = pkid;
+        }
+    }
+
+    /// PUBACK: a QoS 1 publish is complete.
+    pub fn puback(&mut self, pkid: u16) {
+        self.in_flight.remove(&pkid);
+    }
+
+    /// PUBREC: the broker has a QoS 2 publish; the number stays in use until PUBCOMP.
+    pub fn pubrec(&mut self, pkid: u16) {
+        if self.in_flight.remove(&pkid).is_some() {
+            self.released.insert(pkid);
+        }
+    }
+
+    /// PUBCOMP: a QoS 2 publish is complete.
+    pub fn pubcomp(&mut self, pkid: u16) {
+        if self.released.remove(&pkid) {
+            self.qos2_open = self.qos2_open.saturating_sub(1);
+        }
+    }
+
+    /// Publishes not complete yet: held, queued in rumqttc, or waiting for the broker.
+    pub fn unfinished(&self) -> usize {
+        self.held.len() + self.unnumbered.len() + self.in_flight.len() + self.released.len()
+    }
+
+    /// Puts publishes rumqttc had numbered in the order it numbered them.
+    pub fn sort_by_number(&self, publishes: &mut [Publish]) {
+        // How long ago, in numbers handed out, each was assigned.
+        publishes
+            .sort_by_key(|p| std::cmp::Reverse((self.last_pkid + INFLIGHT - p.pkid) % INFLIGHT));
+    }
+
+    /// The connection is back. Without a session the broker forgot every exchange: QoS 2
+    /// publishes it had acknowledged with PUBREC are complete, and `renumbered` (the ones it
+    /// never acknowledged, in the order they will be sent again) take new numbers, ahead of
+    /// anything queued after them.
+    pub fn reconnected(&mut self, session_present: bool, renumbered: &[Publish]) {
+        self.connected = true;
+        if session_present {
+            return;
+        }
+        self.qos2_open = self.qos2_open.saturating_sub(self.released.len());
+        self.released.clear();
+        self.in_flight.clear();
+        for p in renumbered.iter().rev() {
+            self.unnumbered.push_front(p.qos == QoS::ExactlyOnce);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish(qos: QoS) -> Publish {
+        Publish::new("t", qos, b"x".to_vec())
+    }
+
+    /// Hands over every ready publish, as the link does, and returns how many.
+    fn pump(o: &mut Outgoing) -> usize {
+        let mut n = 0;
+        while let Some(qos) = o.ready().map(|p| p.qos) {
+            o.held.pop_front();
+            o.handed_over(qos);
+            n += 1;
+        }
+        n
+    }
+
+    fn connected() -> Outgoing {
+        Outgoing {
+            connected: true,
+            ..Outgoing::default()
+        }
+    }
+
+    #[test]
+    fn publishes_wait_while_the_connection_is_down() {
+        let mut o = Outgoing::default();
+        o.held.push_back(publish(QoS::AtMostOnce));
+        assert_eq!(pump(&mut o), 0);
+        o.connected = true;
+        assert_eq!(pump(&mut o), 1);
+    }
+
+    #[test]
+    fn qos2_exchanges_stay_within_the_window_and_keep_order() {
+        let mut o = connected();
+        for _ in 0..=QOS2_WINDOW {
+            o.held.push_back(publish(QoS::ExactlyOnce));
+        }
+        o.held.push_back(publish(QoS::AtMostOnce));
+        assert_eq!(pump(&mut o), QOS2_WINDOW);
+        for pkid in 1..=QOS2_WINDOW as u16 {
+            o.sent(pkid);
+        }
+        o.pubrec(1);
+        assert_eq!(pump(&mut o), 0, "PUBREC does not end a QoS 2 exchange");
+        o.pubcomp(1);
+        assert_eq!(pump(&mut o), 2);
+    }
+
+    #[test]
+    fn a_publish_waits_while_its_packet_id_is_in_use() {
+        let mut o = connected();
+        for pkid in 1..=INFLIGHT {
+            o.held.push_back(publish(QoS::AtLeastOnce));
+            assert_eq!(pump(&mut o), 1);
+            o.sent(pkid);
+        }
+        assert_eq!(o.next_pkid(), 1);
+        o.held.push_back(publish(QoS::AtLeastOnce));
+        assert_eq!(pump(&mut o), 0);
+        o.puback(2);
+        assert_eq!(pump(&mut o), 0);
+        o.puback(1);
+        assert_eq!(pump(&mut o), 1);
+    }
+
+    #[test]
+    fn a_number_stays_in_use_from_pubrec_to_pubcomp() {
+        let mut o = connected();
+        o.held.push_back(publish(QoS::ExactlyOnce));
+        pump(&mut o);
+        o.sent(1);
+        o.pubrec(1);
+        o.last_pkid = INFLIGHT; // the cycle comes round to 1 again
+        o.held.push_back(publish(QoS::AtLeastOnce));
+        assert_eq!(pump(&mut o), 0);
+        o.pubcomp(1);
+        assert_eq!(pump(&mut o), 1);
+    }
+
+    #[test]
+    fn a_resend_keeps_its_number_and_the_cycle() {
+        let mut o = connected();
+        o.held.push_back(publish(QoS::AtLeastOnce));
+        pump(&mut o);
+        o.sent(1);
+        o.connected = false;
+        o.reconnected(true, &[]);
+        o.sent(1);
+        assert_eq!(o.next_pkid(), 2);
+        assert_eq!(o.unfinished(), 1);
+    }
+
+    #[test]
+    fn without_a_session_unacknowledged_publishes_are_numbered_again_first() {
+        let mut o = connected();
+        for _ in 0..3 {
+            o.held.push_back(publish(QoS::ExactlyOnce));
+        }
+        pump(&mut o);
+        o.sent(1);
+        o.sent(2);
+        o.sent(3);
+        o.pubrec(1); // 1 is with the broker, waiting for PUBCOMP
+        o.connected = false;
+        let mut again: Vec<Publish> = [3, 2]
+            .map(|pkid| {
+                let mut p = publish(QoS::ExactlyOnce);
+                p.pkid = pkid;
+                p
+            })
+            .to_vec();
+        o.sort_by_number(&mut again);
+        assert_eq!(again.iter().map(|p| p.pkid).collect::<Vec<_>>(), [2, 3]);
+        o.reconnected(false, &again);
+        // 1 is complete (the broker forgot it); 2 and 3 go out again as the next numbers.
+        assert_eq!(o.unfinished(), 2);
+        assert_eq!(o.next_pkid(), 6);
+        o.sent(4);
+        o.sent(5);
+        assert_eq!(o.unfinished(), 2);
+        o.pubrec(4);
+        o.pubcomp(4);
+        o.pubrec(5);
+        o.pubcomp(5);
+        assert_eq!(o.unfinished(), 0);
+        assert_eq!(o.qos2_open, 0);
+    }
+}
