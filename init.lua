@@ -102,6 +102,12 @@ function Client:disconnect()
     end
 end
 
+--- Counters: messages_sent, bytes_sent, messages_received, bytes_received, dropped, queued,
+-- in_flight, reconnects, subscriptions, and last_error (a string, or nil).
+function Client:stats()
+    return native_of(self, "stats"):stats()
+end
+
 function Client:client_id()
     return native_of(self, "client_id"):client_id()
 end

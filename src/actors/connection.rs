@@ -160,6 +160,7 @@ impl Handler<Publish> for ConnectionActor {
         );
         let moved = self.link.publish(msg.topic, msg.payload, msg.opts);
         self.shared.outbox.release(moved);
+        self.shared.set_in_flight(self.link.in_flight());
     }
 }
 
@@ -247,6 +248,7 @@ impl ConnectionActor {
             let _ = reply.send(Ok(()));
             return;
         }
+        self.shared.count_reconnect();
         if !session_present {
             self.resubscribe();
         }
@@ -339,6 +341,7 @@ impl ConnectionActor {
     fn pump(&mut self) {
         let moved = self.link.pump();
         self.shared.outbox.release(moved);
+        self.shared.set_in_flight(self.link.in_flight());
     }
 
     fn disconnect_when_drained(&mut self, _: &mut Context<Self>) {

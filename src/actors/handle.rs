@@ -11,7 +11,7 @@ use actix::Addr;
 use super::facade::FacadeActor;
 use super::mailbox::{Mailbox, Take};
 use super::messages::{Disconnect, Message, Publish, Subscribe, Unsubscribe};
-use super::shared::ClientShared;
+use super::shared::{ClientShared, Stats};
 use super::system;
 use crate::error::{Error, Result};
 use crate::options::{ConnectOptions, PublishOptions, QoS};
@@ -87,6 +87,7 @@ impl ClientHandle {
     pub fn publish(&self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> Result<()> {
         self.check_open()?;
         self.shared.outbox.acquire(self.timeout)?;
+        self.shared.count_sent(payload.len());
         self.facade.do_send(Publish {
             topic,
             payload,
@@ -131,6 +132,12 @@ impl ClientHandle {
             Take::Empty => Ok(None),
             Take::Closed => Err(Error::Disconnected),
         }
+    }
+
+    /// The client's counters.
+    pub fn stats(&self) -> Stats {
+        self.shared
+            .stats(self.mailbox.received(), self.mailbox.dropped())
     }
 
     /// Whether the connection to the broker is up now.

@@ -52,6 +52,8 @@ pub trait Link {
     fn pump(&mut self) -> usize;
     /// Publishes not complete yet: held, queued, or waiting for the broker's acknowledgement.
     fn unfinished(&self) -> usize;
+    /// QoS 1 and 2 publishes handed to the protocol and not acknowledged yet.
+    fn in_flight(&self) -> usize;
     /// Queues one SUBSCRIBE packet for all of `filters`.
     fn subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) -> Result<(), Error>;
     /// Queues an UNSUBSCRIBE.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::messages::Message;
+use super::shared::Counter;
 
 /// A bounded queue of received messages.
 #[derive(Debug)]
@@ -24,6 +25,8 @@ pub struct Mailbox {
     space: Notify,
     /// QoS 0 messages dropped because the queue was full.
     dropped: AtomicU64,
+    /// Messages and bytes accepted.
+    received: Counter,
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +57,7 @@ impl Mailbox {
             want_space: AtomicBool::new(false),
             space: Notify::new(),
             dropped: AtomicU64::new(0),
+            received: Counter::default(),
         }
     }
 
@@ -68,6 +72,7 @@ impl Mailbox {
         if inner.closed || inner.queue.len() >= self.capacity {
             return Err(msg);
         }
+        self.received.add(msg.payload.len());
         inner.queue.push_back(msg);
         if inner.waiters > 0 {
             self.ready.notify_one();
@@ -136,6 +141,11 @@ impl Mailbox {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Messages and bytes accepted so far.
+    pub fn received(&self) -> (u64, u64) {
+        self.received.get()
+    }
+
     /// Asks for a wake-up on [`Mailbox::space_freed`] when the Lua side next takes a message.
     pub fn want_space(&self, want: bool) {
         self.want_space.store(want, Ordering::Release);
@@ -182,6 +192,7 @@ mod tests {
         m.push(msg(2)).unwrap();
         assert_eq!(m.push(msg(3)), Err(msg(3)));
         assert_eq!(m.len(), 2);
+        assert_eq!(m.received(), (2, 2));
     }
 
     #[test]

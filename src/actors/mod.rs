@@ -26,4 +26,4 @@ pub use handle::ClientHandle;
 pub use mailbox::{Mailbox, Take};
 pub use messages::Message;
 pub use router::RouterActor;
-pub use shared::ClientShared;
+pub use shared::{ClientShared, Stats};

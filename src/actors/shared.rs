@@ -1,6 +1,6 @@
 //! ClientShared: the state of one client that the Lua thread reads and the actors write.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,53 @@ pub struct ClientShared {
     pub subscriptions: DashMap<String, QoS>,
     /// Publishes on their way from Lua to the protocol's send queue.
     pub outbox: SendQueue,
+    /// Messages and bytes the Lua side published.
+    sent: Counter,
+    /// QoS 1 and 2 publishes handed to the protocol and not yet acknowledged by the broker.
+    in_flight: AtomicUsize,
+    /// Connections made after the first.
+    reconnects: AtomicUsize,
+}
+
+/// A count of messages and their bytes.
+#[derive(Debug, Default)]
+pub struct Counter {
+    messages: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Counter {
+    /// Counts one message of `bytes` bytes.
+    pub fn add(&self, bytes: usize) {
+        self.messages.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Messages and bytes counted so far.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.messages.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A snapshot of a client's counters, for `client:stats()`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub messages_sent: u64,
+    pub bytes_sent: u64,
+    pub messages_received: u64,
+    pub bytes_received: u64,
+    /// QoS 0 messages dropped because the mailbox was full.
+    pub dropped: u64,
+    /// Publishes not yet handed to the network.
+    pub queued: usize,
+    /// QoS 1 and 2 publishes handed over and not yet acknowledged.
+    pub in_flight: usize,
+    pub reconnects: usize,
+    pub subscriptions: usize,
+    pub last_error: Option<String>,
 }
 
 impl ClientShared {
@@ -39,6 +86,41 @@ impl ClientShared {
             last_error: Mutex::new(None),
             subscriptions: DashMap::new(),
             outbox: SendQueue::new(outbox_limit),
+            sent: Counter::default(),
+            in_flight: AtomicUsize::new(0),
+            reconnects: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts a publish from the Lua side.
+    pub fn count_sent(&self, bytes: usize) {
+        self.sent.add(bytes);
+    }
+
+    /// Records how many publishes await the broker's acknowledgement.
+    pub fn set_in_flight(&self, n: usize) {
+        self.in_flight.store(n, Ordering::Relaxed);
+    }
+
+    /// Counts a reconnection.
+    pub fn count_reconnect(&self) {
+        self.reconnects.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The client's counters; `received` and `dropped` come from its mailbox.
+    pub fn stats(&self, received: (u64, u64), dropped: u64) -> Stats {
+        let (messages_sent, bytes_sent) = self.sent.get();
+        Stats {
+            messages_sent,
+            bytes_sent,
+            messages_received: received.0,
+            bytes_received: received.1,
+            dropped,
+            queued: self.outbox.len(),
+            in_flight: self.in_flight.load(Ordering::Relaxed),
+            reconnects: self.reconnects.load(Ordering::Relaxed),
+            subscriptions: self.subscriptions.len(),
+            last_error: self.last_error(),
         }
     }
 

@@ -8,7 +8,7 @@ use mlua::{Lua, MultiValue, UserData, UserDataMethods, Value};
 
 use super::convert::{self, guard, lua_error};
 use super::message;
-use crate::actors::ClientHandle;
+use crate::actors::{ClientHandle, Stats};
 use crate::error::Result;
 
 /// Longest one native wait lasts before control returns to Lua, so that Ctrl-C (which the
@@ -99,6 +99,9 @@ impl UserData for LuaClient {
         m.add_method("is_connected", |_, this, ()| Ok(this.handle.is_connected()));
         m.add_method("is_closed", |_, this, ()| Ok(this.handle.is_closed()));
         m.add_method("last_error", |_, this, ()| Ok(this.handle.last_error()));
+        m.add_method("stats", |lua, this, ()| {
+            stats_table(lua, this.handle.stats())
+        });
         m.add_method("client_id", |_, this, ()| {
             Ok(this.handle.client_id().to_string())
         });
@@ -108,4 +111,20 @@ impl UserData for LuaClient {
             })
         });
     }
+}
+
+/// `client:stats()`'s table.
+fn stats_table(lua: &Lua, s: Stats) -> mlua::Result<mlua::Table> {
+    let t = lua.create_table_with_capacity(0, 10)?;
+    t.raw_set("messages_sent", s.messages_sent)?;
+    t.raw_set("bytes_sent", s.bytes_sent)?;
+    t.raw_set("messages_received", s.messages_received)?;
+    t.raw_set("bytes_received", s.bytes_received)?;
+    t.raw_set("dropped", s.dropped)?;
+    t.raw_set("queued", s.queued)?;
+    t.raw_set("in_flight", s.in_flight)?;
+    t.raw_set("reconnects", s.reconnects)?;
+    t.raw_set("subscriptions", s.subscriptions)?;
+    t.raw_set("last_error", s.last_error)?;
+    Ok(t)
 }

@@ -87,6 +87,20 @@ impl Broker {
         self.pid = pid;
     }
 
+    /// SIGSTOP: the broker stays connected but reads and answers nothing.
+    pub fn freeze(&self) {
+        let status = Command::new("kill")
+            .args(["-STOP", &self.pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// The broker's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
     /// Stops the broker gracefully.
     pub fn stop(&mut self) {
         run(&["stop", &self.dir()]);

@@ -1,6 +1,6 @@
 //! Driver: runs rumqttc's event loop for one link. It connects (the first time within the
-//! timeout), reconnects after a backoff delay, declares a silent connection lost half a
-//! keep-alive after an unanswered ping, carries unacknowledged publishes over a reconnect
+//! timeout), reconnects after a backoff delay, declares a silent connection lost when a ping
+//! goes unanswered for 0.4 keep-alive, carries unacknowledged publishes over a reconnect
 //! (re-sent with DUP, whether or not the broker kept the session: rumqttc alone would drop
 //! them), delivers each incoming QoS 2 message once, and turns what matters into
 //! [`NetEvent`]s.
@@ -162,10 +162,16 @@ impl Driver {
                 self.eventloop.clean();
                 Err(format!(
                     "no answer from the broker within {:.1} s of a ping",
-                    (self.keep_alive / 2).as_secs_f64()
+                    self.ping_patience().as_secs_f64()
                 ))
             }
         }
+    }
+
+    /// How long a ping may go unanswered. Pings go out every keep-alive, so a link that falls
+    /// silent is noticed within 1.4 keep-alives.
+    fn ping_patience(&self) -> Duration {
+        self.keep_alive * 2 / 5
     }
 
     /// The first connection: a name lookup, then TCP and CONNACK, all within the timeout.
@@ -243,9 +249,12 @@ impl Driver {
     /// After a CONNACK: resend what the broker has not acknowledged, oldest first.
     fn resume(&mut self, session_present: bool) {
         if session_present {
-            // rumqttc forgot which QoS 2 messages wait for PUBREL and would take the
-            // broker's PUBREL for an error: tell its state about them again.
-            for &pkid in &self.pubrec_sent {
+            // The broker may now send PUBREL for any QoS 2 exchange of the session, some
+            // begun before a crash on either side. MQTT requires a PUBCOMP for every PUBREL,
+            // but rumqttc answers one it does not expect with an error that drops the
+            // connection (and the broker repeats it after every reconnect): mark every
+            // packet id as awaiting PUBREL in its state.
+            for pkid in 1..=u16::MAX {
                 let mut mark = Publish::new("", rumqttc::QoS::ExactlyOnce, Vec::new());
                 mark.pkid = pkid;
                 if self
@@ -341,8 +350,9 @@ impl Driver {
             }
             Event::Outgoing(Out::PingReq) => {
                 if !self.keep_alive.is_zero() {
+                    let patience = self.ping_patience();
                     self.ping_deadline
-                        .get_or_insert_with(|| Instant::now() + self.keep_alive / 2);
+                        .get_or_insert_with(|| Instant::now() + patience);
                 }
                 None
             }
@@ -359,7 +369,9 @@ impl Driver {
     /// An incoming PUBLISH, unless it repeats a QoS 2 message already handed on.
     fn incoming(&mut self, p: Publish) -> Option<NetEvent> {
         let qos = from_rumqttc(p.qos);
-        if qos == QoS::ExactlyOnce && !self.received_qos2.insert(p.pkid) {
+        // A re-delivery carries DUP. A broker that lost state (killed before it saved it)
+        // may reuse a packet id we still hold for a new message, without DUP: deliver that.
+        if qos == QoS::ExactlyOnce && !self.received_qos2.insert(p.pkid) && p.dup {
             // The broker sent it again before it saw our PUBREC: answer, do not deliver.
             debug!(pkid = p.pkid, "repeated QoS 2 message not delivered again");
             if self.pubrec_sent.contains(&p.pkid) {

@@ -115,6 +115,10 @@ impl Link for V4Link {
         self.outgoing.borrow().unfinished()
     }
 
+    fn in_flight(&self) -> usize {
+        self.outgoing.borrow().in_flight()
+    }
+
     fn subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) -> Result<(), Error> {
         let filters = filters
             .into_iter()

@@ -108,7 +108,12 @@ impl Outgoing {
 
     /// Publishes not complete yet: held, queued in rumqttc, or waiting for the broker.
     pub fn unfinished(&self) -> usize {
-        self.held.len() + self.unnumbered.len() + self.in_flight.len() + self.released.len()
+        self.held.len() + self.in_flight()
+    }
+
+    /// QoS 1 and 2 publishes handed to rumqttc and not complete yet.
+    pub fn in_flight(&self) -> usize {
+        self.unnumbered.len() + self.in_flight.len() + self.released.len()
     }
 
     /// Puts publishes rumqttc had numbered in the order it numbered them.

@@ -1,0 +1,143 @@
+-- Reconnection: silent networks, outages, giving up, and publishing while disconnected.
+local mqtt = require("mqtt")
+local socket = require("socket")
+local Broker = require("support.broker")
+local Process = require("support.process")
+local Proxy = require("support.proxy")
+
+local function wait_until(secs, cond)
+    return Process.wait_until(secs, cond)
+end
+
+describe("reconnection", function()
+    it("notices a silent network within 1.5 x keep_alive and comes back after it", function()
+        local broker = Broker.start()
+        local proxy = Proxy.start(broker.port)
+        finally(function()
+            proxy:stop()
+            broker:stop()
+        end)
+        local keep_alive = 2
+        local client = mqtt.connect("127.0.0.1", {
+            port = proxy.port,
+            keep_alive = keep_alive,
+            reconnect = { min_delay = 0.1, max_delay = 0.5 },
+        })
+        client:subscribe("silent/#", 1)
+        proxy:set("blackhole")
+        local cut = socket.gettime()
+        assert.is_true(wait_until(keep_alive * 3, function() return not client:is_connected() end))
+        local detected = socket.gettime() - cut
+        assert.is_true(detected <= keep_alive * 1.5, ("noticed after %.2f s"):format(detected))
+
+        proxy:set("pass")
+        assert.is_true(wait_until(10, function() return client:is_connected() end))
+        local other = mqtt.connect("127.0.0.1", broker:options())
+        finally(function() other:disconnect() end)
+        local got
+        assert.is_true(wait_until(10, function()
+            other:publish("silent/x", "back", { qos = 1 })
+            got = client:receive(0.2)
+            return got ~= nil
+        end))
+        assert.are.equal("back", got.payload)
+        client:disconnect()
+    end)
+
+    it("uses no measurable CPU while the broker is down", function()
+        local broker = Broker.start()
+        finally(function() broker:stop() end)
+        local client = mqtt.connect("127.0.0.1", broker:options({
+            reconnect = { min_delay = 0.2, max_delay = 1 },
+        }))
+        broker:kill()
+        assert.is_true(wait_until(5, function() return not client:is_connected() end))
+        local cpu, started = os.clock(), socket.gettime()
+        -- Wait for wall-clock time to pass with receive's own bounded wait, not a sleep loop.
+        while socket.gettime() - started < 3 do
+            client:receive(3 - (socket.gettime() - started))
+        end
+        local used = os.clock() - cpu
+        assert.is_true(used < 0.05, ("%.3f s of CPU in 3 s of outage"):format(used))
+        broker:restart()
+        assert.is_true(wait_until(10, function() return client:is_connected() end))
+        client:disconnect()
+    end)
+
+    it("with reconnect = false, ends for good when the connection is lost", function()
+        local broker = Broker.start()
+        finally(function() broker:stop() end)
+        local client = mqtt.connect("127.0.0.1", broker:options({ reconnect = false }))
+        client:subscribe("once/#", 1)
+        client:publish("once/x", "before", { qos = 1 })
+        assert.are.equal("before", client:receive(5).payload)
+        client:publish("once/y", "queued", { qos = 1 })
+        assert.is_true(wait_until(5, function() return client:stats().messages_received == 2 end))
+        broker:kill()
+        local calls = 0
+        client:listen(function(msg)
+            calls = calls + 1
+            assert.are.equal("queued", msg.payload)
+        end)
+        assert.are.equal(1, calls)
+        assert.is_false(client:is_connected())
+        local ok, err = pcall(client.receive, client, 0)
+        assert.is_false(ok)
+        assert.matches("the client is disconnected", err, 1, true)
+        broker:restart()
+        assert.is_false(client:is_connected())
+    end)
+
+    it("gives up after max_attempts failed attempts, and listen() ends", function()
+        local broker = Broker.start()
+        local client = mqtt.connect("127.0.0.1", broker:options({
+            reconnect = { min_delay = 0.05, max_delay = 0.1, max_attempts = 3 },
+        }))
+        broker:stop()
+        local started = socket.gettime()
+        client:listen(function() end)
+        assert.is_true(socket.gettime() - started < 5)
+        assert.matches("connection", client:stats().last_error)
+    end)
+
+    it("queues publishes while disconnected, sends them after the reconnect, and refuses past the bound", function()
+        local broker = Broker.start()
+        local proxy = Proxy.start(broker.port)
+        finally(function()
+            proxy:stop()
+            broker:stop()
+        end)
+        local sub = mqtt.connect("127.0.0.1", broker:options({ capacity = 20000 }))
+        sub:subscribe("offline/#", 1)
+        local client = mqtt.connect("127.0.0.1", {
+            port = proxy.port,
+            timeout = 0.5,
+            reconnect = { min_delay = 0.1, max_delay = 0.2 },
+        })
+        proxy:set("drop")
+        assert.is_true(wait_until(5, function() return not client:is_connected() end))
+        for i = 1, 10000 do
+            client:publish("offline/" .. (i % 10), tostring(i), { qos = 1 })
+        end
+        local started = socket.gettime()
+        local ok, err = pcall(client.publish, client, "offline/x", "one too many", { qos = 1 })
+        assert.is_false(ok)
+        assert.matches("mqtt.publish: the publish queue is full", err, 1, true)
+        assert.is_true(socket.gettime() - started < 2)
+        assert.are.equal(10000, client:stats().queued)
+
+        proxy:set("pass")
+        local seen, count = {}, 0
+        while count < 10000 do
+            local msg = sub:receive(10)
+            assert.is_truthy(msg, ("only %d of 10000 arrived"):format(count))
+            if not seen[msg.payload] then
+                seen[msg.payload] = true
+                count = count + 1
+            end
+        end
+        assert.are.equal(0, client:stats().queued)
+        client:disconnect()
+        sub:disconnect()
+    end)
+end)
