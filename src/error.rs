@@ -7,6 +7,8 @@ use crate::topic::TopicError;
 pub enum Error {
     #[error("invalid topic {topic:?}: {why}")]
     InvalidTopic { topic: String, why: TopicError },
+    #[error("bad option 'will.topic': invalid topic {topic:?}: {why}")]
+    InvalidWillTopic { topic: String, why: TopicError },
     #[error("invalid filter {filter:?}: {why}")]
     InvalidFilter { filter: String, why: TopicError },
     #[error("bad argument #{position} '{name}': expected {expected}, got {got}")]

@@ -12,7 +12,7 @@ use super::facade::FacadeActor;
 use super::mailbox::{Mailbox, Take};
 use super::messages::{Disconnect, Message, Publish, Subscribe, Unsubscribe};
 use super::shared::{ClientShared, Stats};
-use super::system;
+use super::system::{self, SystemGuard};
 use crate::error::{Error, Result};
 use crate::options::{ConnectOptions, PublishOptions, QoS};
 use crate::topic::{TopicFilter, TopicName};
@@ -32,6 +32,9 @@ pub struct ClientHandle {
     timeout: Duration,
     /// Set by `disconnect()`: from then on every call fails.
     disconnected: AtomicBool,
+    /// Keeps the actor thread running while this client exists; declared last so it is
+    /// dropped after the client has closed.
+    _system: SystemGuard,
 }
 
 impl ClientHandle {
@@ -49,7 +52,8 @@ impl ClientHandle {
         let (tx, rx) = mpsc::sync_channel(1);
         let (addr_tx, addr_rx) = mpsc::sync_channel(1);
         let (s, m, timeout) = (shared.clone(), mailbox.clone(), opts.timeout);
-        let spawned = system::arbiter()?.spawn_fn(move || {
+        let (arbiter, system) = system::acquire()?;
+        let spawned = arbiter.spawn_fn(move || {
             let _ = addr_tx.send(FacadeActor::start_client(&opts, s, m, tx));
         });
         if !spawned {
@@ -62,6 +66,7 @@ impl ClientHandle {
             shared,
             timeout,
             disconnected: AtomicBool::new(false),
+            _system: system,
         };
         // The link enforces the timeout itself; the margin only covers a stalled actor thread.
         wait(&rx, timeout + Duration::from_secs(1), "CONNACK")?;

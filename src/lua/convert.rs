@@ -333,12 +333,13 @@ fn will(lua: &Lua, v: &Value) -> Result<Will> {
                     return Err(bad_option("will.topic", "a string", &value));
                 };
                 let bytes = s.as_bytes();
-                topic = Some(
-                    TopicName::from_bytes(&bytes).map_err(|why| Error::InvalidTopic {
-                        topic: quote(&bytes),
-                        why,
-                    })?,
-                );
+                topic =
+                    Some(
+                        TopicName::from_bytes(&bytes).map_err(|why| Error::InvalidWillTopic {
+                            topic: quote(&bytes),
+                            why,
+                        })?,
+                    );
             }
             "payload" => {
                 w.payload = payload(lua, &value, 2)
@@ -451,7 +452,10 @@ mod tests {
                 "bad option 'client_id'",
             ),
             ("{ will = 'x' }", "bad option 'will'"),
-            ("{ will = { topic = 'a/#' } }", "invalid topic \"a/#\""),
+            (
+                "{ will = { topic = 'a/#' } }",
+                "bad option 'will.topic': invalid topic \"a/#\"",
+            ),
             (
                 "{ will = { topic = 't', color = 1 } }",
                 "unknown option \"will.color\"",

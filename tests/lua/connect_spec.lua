@@ -144,7 +144,7 @@ describe("mqtt.connect", function()
             { { capacity = 0 }, "bad option 'capacity'" },
             { { clean_session = "yes" }, "bad option 'clean_session': expected true or false" },
             { { will = { payload = "x" } }, "bad option 'will.topic'" },
-            { { will = { topic = "a/+" } }, 'invalid topic "a/+"' },
+            { { will = { topic = "a/+" } }, "bad option 'will.topic': invalid topic \"a/+\"" },
         }
         for _, case in ipairs(cases) do
             local ok, err = pcall(mqtt.connect, "localhost", case[1])

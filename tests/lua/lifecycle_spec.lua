@@ -94,4 +94,46 @@ describe("the client's lifecycle", function()
         assert.are.equal(0, child:wait_exit(10), child:output())
         assert.are.equal("done\n", child:output())
     end)
+
+    it("closes the connection of a client the garbage collector collects", function()
+        local id = "collected-" .. math.random(1, 1e9)
+        local client = mqtt.connect("127.0.0.1", broker:options({ client_id = id }))
+        assert.is_true(client:is_connected())
+        client = nil -- luacheck: ignore
+        collectgarbage()
+        collectgarbage()
+        local log = broker.dir .. "/log"
+        assert.is_true(Process.wait_until(5, function()
+            local f = io.open(log)
+            local text = f and f:read("a") or ""
+            if f then f:close() end
+            return text:find("Client " .. id .. " disconnected.", 1, true) ~= nil
+        end), "the broker did not see a DISCONNECT")
+    end)
+
+    it("exits 0 from a host that embeds Lua, dlopens the library and unloads it", function()
+        local host = os.getenv("COPPER_TEST_ROOT") .. "/host"
+        assert(os.execute(("cc -O1 -o %s tests/support/host.c -I/usr/include/lua5.4 -llua5.4 -ldl")
+            :format(host)), "cannot build the test host")
+        local script = os.getenv("COPPER_TEST_ROOT") .. "/host-script.lua"
+        local f = assert(io.open(script, "w"))
+        f:write([[
+            package.path = "./target/lua/?/init.lua;" .. package.path
+            local mqtt = require("mqtt")
+            local client = mqtt.connect("127.0.0.1", { port = tonumber(arg[1]) })
+            client:subscribe("host/#", 1)
+            client:publish("host/x", "y", { qos = 1 })
+            assert(client:receive(5).payload == "y")
+            -- No disconnect(): the host closes the state and unloads the library.
+        ]])
+        f:close()
+        for _ = 1, 20 do
+            local child = Process.spawn(([[
+                local ok, how, code = os.execute(%q)
+                io.stdout:write(how, " ", code, "\n")
+            ]]):format(("%s target/release/libcopper_mqtt.so %s %d"):format(host, script, broker.port)))
+            assert.are.equal(0, child:wait_exit(15), child:output())
+            assert.are.equal("exit 0\n", child:output())
+        end
+    end)
 end)
