@@ -15,6 +15,86 @@ local Client = {}
 Client.__index = Client
 Client.__name = "mqtt.Client"
 
+--- Topic checks for scripts' own tests: the rules the client routes by.
+mqtt.topic = {
+    --- Whether `filter` matches `topic`; raises on an invalid filter or topic.
+    matches = function(filter, topic)
+        local matched, err = native.topic.matches(filter, topic)
+        if err then
+            error(err, 2)
+        end
+        return matched
+    end,
+    --- `true`, or `false` and the reason.
+    valid_filter = native.topic.valid_filter,
+    --- `true`, or `false` and the reason.
+    valid_name = native.topic.valid_name,
+}
+
+--- A standalone router on the client's topic trie: values under filters.
+local Router = {}
+Router.__index = Router
+Router.__name = "mqtt.Router"
+
+function mqtt.router()
+    -- Values are mapped to integer ids, which the native trie holds.
+    return setmetatable({ _r = native.router(), _ids = {}, _values = {}, _uses = {}, _last = 0 }, Router)
+end
+
+--- Adds `value` under `filter`; false if it was there already.
+function Router:add(filter, value)
+    if value == nil or value ~= value then
+        error(("mqtt.router.add: bad argument #2 'value': expected a value other than nil or NaN, got %s")
+            :format(tostring(value)), 2)
+    end
+    local id = self._ids[value]
+    if not id then
+        self._last = self._last + 1
+        id = self._last
+    end
+    local added, err = self._r:add(filter, id)
+    if err then
+        error(err, 2)
+    end
+    if added then
+        self._ids[value], self._values[id] = id, value
+        self._uses[id] = (self._uses[id] or 0) + 1
+    end
+    return added
+end
+
+--- Removes `value` from `filter`; false if it was not there.
+function Router:remove(filter, value)
+    local id = value ~= nil and value == value and self._ids[value] or 0
+    local removed, err = self._r:remove(filter, id)
+    if err then
+        error(err, 2)
+    end
+    if removed then
+        self._uses[id] = self._uses[id] - 1
+        if self._uses[id] == 0 then
+            self._ids[value], self._values[id], self._uses[id] = nil, nil, nil
+        end
+    end
+    return removed
+end
+
+--- The values whose filters match `topic`, each once.
+function Router:match(topic)
+    local ids, err = self._r:match(topic)
+    if not ids then
+        error(err, 2)
+    end
+    local values, seen = {}, {}
+    for _, id in ipairs(ids) do
+        if not seen[id] then
+            seen[id] = true
+            values[#values + 1] = self._values[id]
+        end
+    end
+    return values
+end
+
 local function native_of(self, call)
     local c = type(self) == "table" and rawget(self, "_c")
     if not c then
@@ -45,6 +125,15 @@ function Client:subscribe(filter, qos)
         error(err, 2)
     end
     return granted
+end
+
+--- Waits until everything published so far is acknowledged (up to `timeout` seconds,
+-- the client's timeout by default).
+function Client:flush(timeout)
+    local ok, err = native_of(self, "flush"):flush(timeout)
+    if not ok then
+        error(err, 2)
+    end
 end
 
 function Client:unsubscribe(filter)

@@ -132,6 +132,8 @@ impl ConnectOptions {
 pub struct PublishOptions {
     pub qos: QoS,
     pub retain: bool,
+    /// Return only once the broker has acknowledged the message (QoS 1 and 2).
+    pub wait: bool,
 }
 
 /// What a number must be, worded for error messages.

@@ -15,7 +15,10 @@ fn filter(f: &str) -> TopicFilter {
 }
 
 fn publish(c: &ClientHandle, topic: &str, qos: QoS) {
-    let opts = PublishOptions { qos, retain: false };
+    let opts = PublishOptions {
+        qos,
+        ..PublishOptions::default()
+    };
     c.publish(TopicName::new(topic).unwrap(), b"m".to_vec(), opts)
         .unwrap();
 }

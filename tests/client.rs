@@ -22,7 +22,10 @@ fn publish(c: &ClientHandle, t: &str, payload: &[u8], qos: QoS) {
     c.publish(
         topic(t),
         payload.to_vec(),
-        PublishOptions { qos, retain: false },
+        PublishOptions {
+            qos,
+            ..PublishOptions::default()
+        },
     )
     .unwrap();
 }

@@ -31,7 +31,10 @@ fn publish_range(c: &ClientHandle, range: std::ops::RangeInclusive<u32>, qos: Qo
         c.publish(
             topic,
             i.to_string().into_bytes(),
-            PublishOptions { qos, retain: false },
+            PublishOptions {
+                qos,
+                ..PublishOptions::default()
+            },
         )
         .unwrap();
     }

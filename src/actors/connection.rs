@@ -12,7 +12,8 @@ use tracing::{debug, info, warn};
 
 use super::link::{Link, NetEvent, NetEvents};
 use super::messages::{
-    Acknowledge, Closed, Disconnect, Publish, Register, Reply, Subscribe, Unregister, Unsubscribe,
+    Acknowledge, Closed, Disconnect, Flush, Publish, Register, Reply, Subscribe, Unregister,
+    Unsubscribe,
 };
 use super::router::RouterActor;
 use super::shared::ClientShared;
@@ -51,6 +52,8 @@ pub struct ConnectionActor {
     closing: Option<Vec<Reply<()>>>,
     /// Whether DISCONNECT has been queued.
     disconnect_queued: bool,
+    /// `Flush` requests waiting for every publish before them to complete.
+    flushes: Vec<Reply<()>>,
 }
 
 struct PendingSubscribe {
@@ -89,6 +92,7 @@ impl ConnectionActor {
             unsubscribes_sent: FxHashMap::default(),
             closing: None,
             disconnect_queued: false,
+            flushes: Vec::new(),
         }
     }
 }
@@ -158,7 +162,9 @@ impl Handler<Publish> for ConnectionActor {
             qos = msg.opts.qos.as_u8(),
             "publish"
         );
-        let moved = self.link.publish(msg.topic, msg.payload, msg.opts);
+        let moved = self
+            .link
+            .publish(msg.topic, msg.payload, msg.opts, msg.confirm);
         self.shared.outbox.release(moved);
         self.shared.set_in_flight(self.link.in_flight());
     }
@@ -204,6 +210,16 @@ impl Handler<Unsubscribe> for ConnectionActor {
                 let _ = msg.reply.send(Err(e));
             }
         }
+    }
+}
+
+impl Handler<Flush> for ConnectionActor {
+    type Result = ();
+
+    /// Answers once every publish made before it is complete.
+    fn handle(&mut self, msg: Flush, ctx: &mut Context<Self>) {
+        self.flushes.push(msg.reply);
+        self.disconnect_when_drained(ctx);
     }
 }
 
@@ -342,10 +358,18 @@ impl ConnectionActor {
         let moved = self.link.pump();
         self.shared.outbox.release(moved);
         self.shared.set_in_flight(self.link.in_flight());
+        self.link.confirm_completed();
     }
 
+    /// Once every publish is complete: answers flushes, and goes on closing if asked to.
     fn disconnect_when_drained(&mut self, _: &mut Context<Self>) {
-        if self.closing.is_some() && self.link.unfinished() == 0 && self.shared.outbox.is_empty() {
+        if self.link.unfinished() != 0 || !self.shared.outbox.is_empty() {
+            return;
+        }
+        for reply in self.flushes.drain(..) {
+            let _ = reply.send(Ok(()));
+        }
+        if self.closing.is_some() {
             self.queue_disconnect();
         }
     }

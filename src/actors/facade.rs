@@ -7,7 +7,7 @@ use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler};
 
 use super::connection::ConnectionActor;
 use super::mailbox::Mailbox;
-use super::messages::{Closed, Disconnect, Publish, Reply, Subscribe, Unsubscribe};
+use super::messages::{Closed, Disconnect, Flush, Publish, Reply, Subscribe, Unsubscribe};
 use super::router::RouterActor;
 use super::shared::ClientShared;
 use super::v4;
@@ -59,6 +59,15 @@ impl Handler<Publish> for FacadeActor {
 
     /// Forwards a publish.
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        self.connection.do_send(msg);
+    }
+}
+
+impl Handler<Flush> for FacadeActor {
+    type Result = ();
+
+    /// Forwards a flush.
+    fn handle(&mut self, msg: Flush, _: &mut Context<Self>) {
         self.connection.do_send(msg);
     }
 }

@@ -10,7 +10,7 @@ use actix::Addr;
 
 use super::facade::FacadeActor;
 use super::mailbox::{Mailbox, Take};
-use super::messages::{Disconnect, Message, Publish, Subscribe, Unsubscribe};
+use super::messages::{Disconnect, Flush, Message, Publish, Subscribe, Unsubscribe};
 use super::shared::{ClientShared, Stats};
 use super::system::{self, SystemGuard};
 use crate::error::{Error, Result};
@@ -85,20 +85,55 @@ impl ClientHandle {
         Ok(())
     }
 
-    /// Queues a publish. Waits, up to the timeout, only while the send queue is full.
+    /// Queues a publish. Waits, up to the timeout, while the send queue is full, and with
+    /// `opts.wait` until the broker has acknowledged the message.
     ///
     /// # Errors
-    /// `Disconnected`, or `QueueFull` when no room was made in time.
+    /// `Disconnected`; `QueueFull` when no room was made in time; `AckTimeout`.
     pub fn publish(&self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> Result<()> {
         self.check_open()?;
         self.shared.outbox.acquire(self.timeout)?;
         self.shared.count_sent(payload.len());
+        let (confirm, confirmed) = if opts.wait {
+            let (tx, rx) = mpsc::sync_channel(1);
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
         self.facade.do_send(Publish {
             topic,
             payload,
             opts,
+            confirm,
         });
-        Ok(())
+        match confirmed {
+            Some(rx) => {
+                let ack = if opts.qos == QoS::ExactlyOnce {
+                    "PUBCOMP"
+                } else {
+                    "PUBACK"
+                };
+                wait(&rx, self.timeout, ack)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until every publish made so far is complete: handed to the network, and
+    /// acknowledged by the broker for QoS 1 and 2.
+    ///
+    /// # Errors
+    /// `AckTimeout` when that takes longer than `timeout`; `Disconnected`.
+    pub fn flush(&self, timeout: Duration) -> Result<()> {
+        self.check_open()?;
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.facade.do_send(Flush { reply });
+        wait(&rx, timeout, "acknowledgement of every publish")
+    }
+
+    /// Bound on every wait for the broker.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Subscribes and returns the QoS the broker granted, after its SUBACK.

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use futures_util::Stream;
 
-use super::messages::{AckToken, Route};
+use super::messages::{AckToken, Reply, Route};
 use crate::error::Error;
 use crate::options::{PublishOptions, QoS};
 use crate::topic::{TopicFilter, TopicName};
@@ -47,13 +47,22 @@ pub type NetEvents = Pin<Box<dyn Stream<Item = NetEvent>>>;
 pub trait Link {
     /// Queues a PUBLISH. Returns how many publishes moved into the protocol's send queue,
     /// which may be none while it cannot take them (the link holds them until it can).
-    fn publish(&mut self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> usize;
+    /// `confirm` hears when the broker has acknowledged it (PUBACK, PUBCOMP).
+    fn publish(
+        &mut self,
+        topic: TopicName,
+        payload: Vec<u8>,
+        opts: PublishOptions,
+        confirm: Option<Reply<()>>,
+    ) -> usize;
     /// Moves held publishes into the send queue as far as it can; returns how many moved.
     fn pump(&mut self) -> usize;
     /// Publishes not complete yet: held, queued, or waiting for the broker's acknowledgement.
     fn unfinished(&self) -> usize;
     /// QoS 1 and 2 publishes handed to the protocol and not acknowledged yet.
     fn in_flight(&self) -> usize;
+    /// Answers those waiting for publishes that have completed since the last call.
+    fn confirm_completed(&mut self);
     /// Queues one SUBSCRIBE packet for all of `filters`.
     fn subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) -> Result<(), Error>;
     /// Queues an UNSUBSCRIBE.

@@ -54,6 +54,15 @@ pub struct Publish {
     pub topic: TopicName,
     pub payload: Vec<u8>,
     pub opts: PublishOptions,
+    /// Told when the broker has acknowledged the message (QoS 1 and 2).
+    pub confirm: Option<Reply<()>>,
+}
+
+/// Ask the connection to answer once every publish made so far is complete.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Flush {
+    pub reply: Reply<()>,
 }
 
 /// Ask the connection to subscribe; the reply carries the granted QoS after SUBACK.

@@ -46,6 +46,12 @@ impl LuaClient {
         Ok(self.handle.subscribe(filter, qos)?.as_u8())
     }
 
+    fn flush(&self, timeout: &Value) -> Result<bool> {
+        let timeout = convert::wait_arg(timeout, 1)?.unwrap_or(self.handle.timeout());
+        self.handle.flush(timeout)?;
+        Ok(true)
+    }
+
     fn unsubscribe(&self, filter: &Value) -> Result<bool> {
         self.handle.unsubscribe(convert::filter(filter, 1)?)?;
         Ok(true)
@@ -83,6 +89,9 @@ impl UserData for LuaClient {
         );
         m.add_method("subscribe", |_, this, (filter, qos): (Value, Value)| {
             guard("mqtt.subscribe", || this.subscribe(&filter, &qos))
+        });
+        m.add_method("flush", |_, this, timeout: Value| {
+            guard("mqtt.flush", || this.flush(&timeout))
         });
         m.add_method("unsubscribe", |_, this, filter: Value| {
             guard("mqtt.unsubscribe", || this.unsubscribe(&filter))

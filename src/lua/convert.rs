@@ -218,6 +218,7 @@ pub fn publish_options(v: &Value, position: usize) -> Result<PublishOptions> {
         match name.as_str() {
             "qos" => o.qos = number_option(&name, &value, options::qos, expect::QOS)?,
             "retain" => o.retain = bool_option(&name, &value)?,
+            "wait" => o.wait = bool_option(&name, &value)?,
             _ => {
                 return Err(Error::UnknownOption {
                     name,
@@ -225,6 +226,13 @@ pub fn publish_options(v: &Value, position: usize) -> Result<PublishOptions> {
                 })
             }
         }
+    }
+    if o.wait && o.qos == QoS::AtMostOnce {
+        return Err(Error::BadOption {
+            name: "wait".into(),
+            expected: "qos 1 or 2 with wait = true (QoS 0 is never acknowledged)",
+            got: "qos 0".into(),
+        });
     }
     Ok(o)
 }

@@ -4,6 +4,7 @@ mod client;
 mod convert;
 mod message;
 mod module;
+mod topic;
 
 pub use client::LuaClient;
 pub use module::copper_mqtt;

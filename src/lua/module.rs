@@ -5,7 +5,7 @@ use mlua::{Lua, Table, Value};
 use super::client::LuaClient;
 use super::convert::guard;
 
-/// Builds the exports: `connect`, `QoS` and `version`.
+/// Builds the exports: `connect`, `QoS`, `version`, `topic` and `router`.
 ///
 /// # Errors
 /// Only when Lua cannot allocate.
@@ -25,6 +25,7 @@ pub fn copper_mqtt(lua: &Lua) -> mlua::Result<Table> {
     qos.set("EXACTLY_ONCE", 2)?;
     exports.set("QoS", qos)?;
     exports.set("version", env!("CARGO_PKG_VERSION"))?;
+    super::topic::register(lua, &exports)?;
     Ok(exports)
 }
 

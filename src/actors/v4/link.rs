@@ -8,9 +8,9 @@ use rumqttc::{
 };
 
 use super::driver::Driver;
-use super::outgoing::{Outgoing, INFLIGHT};
+use super::outgoing::{Held, Outgoing, INFLIGHT};
 use crate::actors::link::{Link, NetEvents};
-use crate::actors::messages::AckToken;
+use crate::actors::messages::{AckToken, Reply};
 use crate::error::Error;
 use crate::options::{ConnectOptions, PublishOptions, QoS, MAX_PACKET_SIZE};
 use crate::topic::{TopicFilter, TopicName};
@@ -79,10 +79,19 @@ fn queue_error(e: ClientError) -> Error {
 }
 
 impl Link for V4Link {
-    fn publish(&mut self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> usize {
+    fn publish(
+        &mut self,
+        topic: TopicName,
+        payload: Vec<u8>,
+        opts: PublishOptions,
+        confirm: Option<Reply<()>>,
+    ) -> usize {
         let mut publish = rumqttc::Publish::new(topic.into_string(), to_rumqttc(opts.qos), payload);
         publish.retain = opts.retain;
-        self.outgoing.borrow_mut().held.push_back(publish);
+        self.outgoing
+            .borrow_mut()
+            .held
+            .push_back(Held { publish, confirm });
         self.pump()
     }
 
@@ -90,20 +99,26 @@ impl Link for V4Link {
         let mut out = self.outgoing.borrow_mut();
         let mut moved = 0;
         while let Some(qos) = out.ready().map(|p| p.qos) {
-            let Some(p) = out.held.pop_front() else { break };
+            let Some(Held {
+                publish: p,
+                confirm,
+            }) = out.held.pop_front()
+            else {
+                break;
+            };
             // Bytes made from a Vec turn back into it without a copy.
             match self
                 .client
                 .try_publish(p.topic, p.qos, p.retain, Vec::from(p.payload))
             {
-                Err(ClientError::TryRequest(Request::Publish(p))) => {
-                    out.held.push_front(p);
+                Err(ClientError::TryRequest(Request::Publish(publish))) => {
+                    out.held.push_front(Held { publish, confirm });
                     break;
                 }
                 // Queued, or the event loop is gone with the client closing: either way the
                 // message has left the Lua side's queue.
                 _ => {
-                    out.handed_over(qos);
+                    out.handed_over(qos, confirm);
                     moved += 1;
                 }
             }
@@ -117,6 +132,13 @@ impl Link for V4Link {
 
     fn in_flight(&self) -> usize {
         self.outgoing.borrow().in_flight()
+    }
+
+    fn confirm_completed(&mut self) {
+        let completed = std::mem::take(&mut self.outgoing.borrow_mut().completed);
+        for reply in completed {
+            let _ = reply.send(Ok(()));
+        }
     }
 
     fn subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) -> Result<(), Error> {

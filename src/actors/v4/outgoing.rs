@@ -13,7 +13,9 @@
 use std::collections::VecDeque;
 
 use rumqttc::{Publish, QoS};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
+
+use crate::actors::messages::Reply;
 
 /// rumqttc's in-flight limit, which is also the length of its packet-id cycle.
 pub const INFLIGHT: u16 = 100;
@@ -21,24 +23,46 @@ pub const INFLIGHT: u16 = 100;
 /// Most QoS 2 publishes whose exchange is incomplete at once.
 pub const QOS2_WINDOW: usize = 16;
 
+/// A QoS 1 or 2 publish past the link: whether it is QoS 2, and who waits for its completion.
+#[derive(Debug)]
+struct Entry {
+    qos2: bool,
+    confirm: Option<Reply<()>>,
+}
+
+impl Entry {
+    fn complete(self, completed: &mut Vec<Reply<()>>) {
+        completed.extend(self.confirm);
+    }
+}
+
+/// A publish the link holds, with who waits for its completion.
+#[derive(Debug)]
+pub struct Held {
+    pub publish: Publish,
+    pub confirm: Option<Reply<()>>,
+}
+
 /// What is known about the publishes between the Lua side and the broker's acknowledgement.
 #[derive(Debug, Default)]
 pub struct Outgoing {
     /// Publishes not handed to rumqttc yet, in order.
-    pub held: VecDeque<Publish>,
+    pub held: VecDeque<Held>,
     /// Whether a connection is up; while it is down publishes stay held.
     pub connected: bool,
     /// The packet id rumqttc assigned last.
     last_pkid: u16,
-    /// QoS 1 and 2 publishes rumqttc has but has not numbered yet, oldest first: whether
-    /// each is QoS 2.
-    unnumbered: VecDeque<bool>,
-    /// Numbered publishes waiting for PUBACK or PUBREC: whether each is QoS 2.
-    in_flight: FxHashMap<u16, bool>,
+    /// QoS 1 and 2 publishes rumqttc has but has not numbered yet, oldest first.
+    unnumbered: VecDeque<Entry>,
+    /// Numbered publishes waiting for PUBACK or PUBREC.
+    in_flight: FxHashMap<u16, Entry>,
     /// QoS 2 publishes between PUBREC and PUBCOMP.
-    released: FxHashSet<u16>,
+    released: FxHashMap<u16, Entry>,
     /// QoS 2 publishes handed to rumqttc whose exchange is not complete.
     qos2_open: usize,
+    /// Confirmations of completed publishes, sent by the connection actor once its counters
+    /// are up to date.
+    pub completed: Vec<Reply<()>>,
 }
 
 fn numbered(p: &Publish) -> bool {
@@ -52,12 +76,12 @@ impl Outgoing {
     }
 
     fn in_use(&self, pkid: u16) -> bool {
-        self.in_flight.contains_key(&pkid) || self.released.contains(&pkid)
+        self.in_flight.contains_key(&pkid) || self.released.contains_key(&pkid)
     }
 
     /// The oldest held publish, if it may be handed to rumqttc now.
     pub fn ready(&self) -> Option<&Publish> {
-        let p = self.held.front().filter(|_| self.connected)?;
+        let p = &self.held.front().filter(|_| self.connected)?.publish;
         if numbered(p) && self.in_use(self.next_pkid()) {
             return None;
         }
@@ -67,53 +91,63 @@ impl Outgoing {
         Some(p)
     }
 
-    /// Records that rumqttc took a publish of this QoS into its queue.
-    pub fn handed_over(&mut self, qos: QoS) {
-        if qos != QoS::AtMostOnce {
-            self.unnumbered.push_back(qos == QoS::ExactlyOnce);
+    /// Records that rumqttc took a publish of this QoS into its queue; `confirm` hears of its
+    /// completion (at once for QoS 0).
+    pub fn handed_over(&mut self, qos: QoS, confirm: Option<Reply<()>>) {
+        let entry = Entry {
+            qos2: qos == QoS::ExactlyOnce,
+            confirm,
+        };
+        if qos == QoS::AtMostOnce {
+            return entry.complete(&mut self.completed);
         }
-        if qos == QoS::ExactlyOnce {
+        if entry.qos2 {
             self.qos2_open += 1;
         }
+        self.unnumbered.push_back(entry);
     }
 
     /// A PUBLISH went out with this packet id (0 for QoS 0).
     pub fn sent(&mut self, pkid: u16) {
         // A resend after a reconnect keeps its number; a first send takes the next one.
         if pkid != 0 && !self.in_use(pkid) {
-            let qos2 = self.unnumbered.pop_front().unwrap_or(false);
-            self.in_flight.insert(pkid, qos2);
+            if let Some(entry) = self.unnumbered.pop_front() {
+                self.in_flight.insert(pkid, entry);
+            }
             self.last_pkid = pkid;
         }
     }
 
     /// PUBACK: a QoS 1 publish is complete.
     pub fn puback(&mut self, pkid: u16) {
-        self.in_flight.remove(&pkid);
+        if let Some(entry) = self.in_flight.remove(&pkid) {
+            entry.complete(&mut self.completed);
+        }
     }
 
     /// PUBREC: the broker has a QoS 2 publish; the number stays in use until PUBCOMP.
     pub fn pubrec(&mut self, pkid: u16) {
-        if self.in_flight.remove(&pkid).is_some() {
-            self.released.insert(pkid);
+        if let Some(entry) = self.in_flight.remove(&pkid) {
+            self.released.insert(pkid, entry);
         }
     }
 
     /// PUBCOMP: a QoS 2 publish is complete.
     pub fn pubcomp(&mut self, pkid: u16) {
-        if self.released.remove(&pkid) {
+        if let Some(entry) = self.released.remove(&pkid) {
             self.qos2_open = self.qos2_open.saturating_sub(1);
+            entry.complete(&mut self.completed);
         }
-    }
-
-    /// Publishes not complete yet: held, queued in rumqttc, or waiting for the broker.
-    pub fn unfinished(&self) -> usize {
-        self.held.len() + self.in_flight()
     }
 
     /// QoS 1 and 2 publishes handed to rumqttc and not complete yet.
     pub fn in_flight(&self) -> usize {
         self.unnumbered.len() + self.in_flight.len() + self.released.len()
+    }
+
+    /// Publishes not complete yet: held, queued in rumqttc, or waiting for the broker.
+    pub fn unfinished(&self) -> usize {
+        self.held.len() + self.in_flight()
     }
 
     /// Puts publishes rumqttc had numbered in the order it numbered them.
@@ -133,10 +167,16 @@ impl Outgoing {
             return;
         }
         self.qos2_open = self.qos2_open.saturating_sub(self.released.len());
-        self.released.clear();
-        self.in_flight.clear();
+        for (_, entry) in self.released.drain() {
+            entry.complete(&mut self.completed);
+        }
+        let mut in_flight = std::mem::take(&mut self.in_flight);
         for p in renumbered.iter().rev() {
-            self.unnumbered.push_front(p.qos == QoS::ExactlyOnce);
+            let entry = in_flight.remove(&p.pkid).unwrap_or(Entry {
+                qos2: p.qos == QoS::ExactlyOnce,
+                confirm: None,
+            });
+            self.unnumbered.push_front(entry);
         }
     }
 }
@@ -153,11 +193,18 @@ mod tests {
     fn pump(o: &mut Outgoing) -> usize {
         let mut n = 0;
         while let Some(qos) = o.ready().map(|p| p.qos) {
-            o.held.pop_front();
-            o.handed_over(qos);
+            let held = o.held.pop_front().unwrap();
+            o.handed_over(qos, held.confirm);
             n += 1;
         }
         n
+    }
+
+    fn hold(o: &mut Outgoing, qos: QoS) {
+        o.held.push_back(Held {
+            publish: publish(qos),
+            confirm: None,
+        });
     }
 
     fn connected() -> Outgoing {
@@ -170,7 +217,7 @@ mod tests {
     #[test]
     fn publishes_wait_while_the_connection_is_down() {
         let mut o = Outgoing::default();
-        o.held.push_back(publish(QoS::AtMostOnce));
+        hold(&mut o, QoS::AtMostOnce);
         assert_eq!(pump(&mut o), 0);
         o.connected = true;
         assert_eq!(pump(&mut o), 1);
@@ -180,9 +227,9 @@ mod tests {
     fn qos2_exchanges_stay_within_the_window_and_keep_order() {
         let mut o = connected();
         for _ in 0..=QOS2_WINDOW {
-            o.held.push_back(publish(QoS::ExactlyOnce));
+            hold(&mut o, QoS::ExactlyOnce);
         }
-        o.held.push_back(publish(QoS::AtMostOnce));
+        hold(&mut o, QoS::AtMostOnce);
         assert_eq!(pump(&mut o), QOS2_WINDOW);
         for pkid in 1..=QOS2_WINDOW as u16 {
             o.sent(pkid);
@@ -197,12 +244,12 @@ mod tests {
     fn a_publish_waits_while_its_packet_id_is_in_use() {
         let mut o = connected();
         for pkid in 1..=INFLIGHT {
-            o.held.push_back(publish(QoS::AtLeastOnce));
+            hold(&mut o, QoS::AtLeastOnce);
             assert_eq!(pump(&mut o), 1);
             o.sent(pkid);
         }
         assert_eq!(o.next_pkid(), 1);
-        o.held.push_back(publish(QoS::AtLeastOnce));
+        hold(&mut o, QoS::AtLeastOnce);
         assert_eq!(pump(&mut o), 0);
         o.puback(2);
         assert_eq!(pump(&mut o), 0);
@@ -213,12 +260,12 @@ mod tests {
     #[test]
     fn a_number_stays_in_use_from_pubrec_to_pubcomp() {
         let mut o = connected();
-        o.held.push_back(publish(QoS::ExactlyOnce));
+        hold(&mut o, QoS::ExactlyOnce);
         pump(&mut o);
         o.sent(1);
         o.pubrec(1);
         o.last_pkid = INFLIGHT; // the cycle comes round to 1 again
-        o.held.push_back(publish(QoS::AtLeastOnce));
+        hold(&mut o, QoS::AtLeastOnce);
         assert_eq!(pump(&mut o), 0);
         o.pubcomp(1);
         assert_eq!(pump(&mut o), 1);
@@ -227,7 +274,7 @@ mod tests {
     #[test]
     fn a_resend_keeps_its_number_and_the_cycle() {
         let mut o = connected();
-        o.held.push_back(publish(QoS::AtLeastOnce));
+        hold(&mut o, QoS::AtLeastOnce);
         pump(&mut o);
         o.sent(1);
         o.connected = false;
@@ -241,7 +288,7 @@ mod tests {
     fn without_a_session_unacknowledged_publishes_are_numbered_again_first() {
         let mut o = connected();
         for _ in 0..3 {
-            o.held.push_back(publish(QoS::ExactlyOnce));
+            hold(&mut o, QoS::ExactlyOnce);
         }
         pump(&mut o);
         o.sent(1);
@@ -271,5 +318,39 @@ mod tests {
         o.pubcomp(5);
         assert_eq!(o.unfinished(), 0);
         assert_eq!(o.qos2_open, 0);
+    }
+}
+
+#[cfg(test)]
+mod confirm_tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn a_confirmed_publish_hears_of_its_completion_even_after_renumbering() {
+        let mut o = Outgoing {
+            connected: true,
+            ..Outgoing::default()
+        };
+        let (tx, rx) = mpsc::sync_channel(1);
+        o.held.push_back(Held {
+            publish: Publish::new("t", QoS::ExactlyOnce, b"x".to_vec()),
+            confirm: Some(tx),
+        });
+        let held = o.held.pop_front().unwrap();
+        o.handed_over(QoS::ExactlyOnce, held.confirm);
+        o.sent(1);
+        o.connected = false;
+        let mut again = Publish::new("t", QoS::ExactlyOnce, b"x".to_vec());
+        again.pkid = 1;
+        o.reconnected(false, &[again]);
+        o.sent(2);
+        o.pubrec(2);
+        assert!(o.completed.is_empty(), "PUBREC is not completion");
+        o.pubcomp(2);
+        for reply in o.completed.drain(..) {
+            reply.send(Ok(())).unwrap();
+        }
+        assert!(rx.try_recv().unwrap().is_ok());
     }
 }

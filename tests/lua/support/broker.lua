@@ -86,6 +86,15 @@ function Broker:restart()
     self.pid = tonumber(pid)
 end
 
+--- SIGSTOP / SIGCONT: a broker that keeps its connections but answers nothing, and back.
+function Broker:freeze()
+    assert(os.execute(("kill -STOP %d"):format(self.pid)))
+end
+
+function Broker:thaw()
+    assert(os.execute(("kill -CONT %d"):format(self.pid)))
+end
+
 function Broker:stop()
     run("stop", self.dir)
 end

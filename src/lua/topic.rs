@@ -1,0 +1,124 @@
+//! `mqtt.topic` (checks and matching for scripts' own tests) and the native half of
+//! `mqtt.router()`: the client's topic trie, keyed by ids that init.lua maps to Lua values.
+
+use mlua::{Lua, Table, UserData, UserDataMethods, Value};
+
+use super::convert::{self, guard};
+use crate::error::Result;
+use crate::topic::{TopicError, TopicFilter, TopicName, TopicTrie};
+
+/// A standalone topic trie: filter → ids.
+#[derive(Default)]
+pub struct LuaRouter {
+    trie: TopicTrie<i64>,
+}
+
+fn id(v: &Value) -> Result<i64> {
+    match v {
+        Value::Integer(i) => Ok(*i),
+        _ => Err(crate::Error::BadArgument {
+            position: 2,
+            name: "id",
+            expected: "an integer",
+            got: convert::describe(v),
+        }),
+    }
+}
+
+impl UserData for LuaRouter {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method_mut("add", |_, this, (filter, value): (Value, Value)| {
+            guard("mqtt.router.add", || {
+                Ok(this.trie.insert(&convert::filter(&filter, 1)?, id(&value)?))
+            })
+        });
+        m.add_method_mut("remove", |_, this, (filter, value): (Value, Value)| {
+            guard("mqtt.router.remove", || {
+                Ok(this
+                    .trie
+                    .remove(&convert::filter(&filter, 1)?, &id(&value)?))
+            })
+        });
+        m.add_method("match", |lua, this, topic: Value| {
+            guard("mqtt.router.match", || {
+                let topic = convert::topic(&topic, 1)?;
+                let ids = lua.create_table().map_err(convert::lua_error)?;
+                let mut n = 0;
+                let mut failed = None;
+                this.trie.for_each_match(topic.as_str(), |&id| {
+                    n += 1;
+                    if let Err(e) = ids.raw_set(n, id) {
+                        failed = Some(e);
+                    }
+                });
+                match failed {
+                    Some(e) => Err(convert::lua_error(e)),
+                    None => Ok(ids),
+                }
+            })
+        });
+    }
+}
+
+/// `true`, or `false` and why not.
+fn verdict(r: std::result::Result<(), TopicError>) -> (bool, Option<String>) {
+    match r {
+        Ok(()) => (true, None),
+        Err(why) => (false, Some(why.to_string())),
+    }
+}
+
+fn bytes_of(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        _ => None,
+    }
+}
+
+/// Builds `mqtt.topic` and the `router` constructor into `exports`.
+///
+/// # Errors
+/// Only when Lua cannot allocate.
+pub fn register(lua: &Lua, exports: &Table) -> mlua::Result<()> {
+    let topic = lua.create_table()?;
+    topic.set(
+        "matches",
+        lua.create_function(|_, (filter, name): (Value, Value)| {
+            guard("mqtt.topic.matches", || {
+                let filter = convert::filter(&filter, 1)?;
+                let name = convert::topic(&name, 2)?;
+                Ok(filter.matches(name.as_str()))
+            })
+        })?,
+    )?;
+    topic.set(
+        "valid_filter",
+        lua.create_function(|_, f: Value| {
+            Ok(match bytes_of(&f) {
+                Some(b) => verdict(TopicFilter::from_bytes(&b).map(drop)),
+                None => (
+                    false,
+                    Some(format!("expected a string, got {}", convert::describe(&f))),
+                ),
+            })
+        })?,
+    )?;
+    topic.set(
+        "valid_name",
+        lua.create_function(|_, t: Value| {
+            Ok(match bytes_of(&t) {
+                Some(b) => verdict(TopicName::from_bytes(&b).map(drop)),
+                None => (
+                    false,
+                    Some(format!("expected a string, got {}", convert::describe(&t))),
+                ),
+            })
+        })?,
+    )?;
+    exports.set("topic", topic)?;
+    exports.set(
+        "router",
+        lua.create_function(|_, ()| Ok(LuaRouter::default()))?,
+    )?;
+    Ok(())
+}

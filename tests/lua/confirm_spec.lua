@@ -1,0 +1,57 @@
+-- Confirmed publishes: publish{ wait = true } and client:flush().
+local mqtt = require("mqtt")
+local Broker = require("support.broker")
+
+describe("confirmed publishes", function()
+    local broker = Broker.per_suite()
+
+    it("publish with wait = true returns once the broker has acknowledged it", function()
+        local c = mqtt.connect("127.0.0.1", broker:options())
+        finally(function() c:disconnect() end)
+        for _, qos in ipairs({ 1, 2 }) do
+            c:publish("confirm/" .. qos, "x", { qos = qos, wait = true })
+            assert.are.equal(0, c:stats().in_flight)
+        end
+    end)
+
+    it("flush() returns once everything published is acknowledged", function()
+        local c = mqtt.connect("127.0.0.1", broker:options())
+        finally(function() c:disconnect() end)
+        for i = 1, 500 do
+            c:publish("flush/" .. (i % 5), tostring(i), { qos = 1 + i % 2 })
+        end
+        c:flush(10)
+        local s = c:stats()
+        assert.are.equal(0, s.in_flight)
+        assert.are.equal(0, s.queued)
+        assert.are.equal(500, s.messages_sent)
+    end)
+
+    it("raises after the timeout when the broker does not acknowledge", function()
+        local own = Broker.start()
+        local c = mqtt.connect("127.0.0.1", own:options({ timeout = 0.5 }))
+        finally(function()
+            own:thaw()
+            c:disconnect()
+            own:stop()
+        end)
+        own:freeze()
+        local ok, err = pcall(c.publish, c, "frozen", "x", { qos = 1, wait = true })
+        assert.is_false(ok)
+        assert.matches("mqtt.publish: no PUBACK from the broker within 0.5 s", err, 1, true)
+        ok, err = pcall(c.flush, c, 0.3)
+        assert.is_false(ok)
+        assert.matches("mqtt.flush: no acknowledgement of every publish from the broker within 0.3 s", err, 1, true)
+        own:thaw()
+        c:flush(5)
+        assert.are.equal(0, c:stats().in_flight)
+    end)
+
+    it("refuses wait = true at QoS 0", function()
+        local c = mqtt.connect("127.0.0.1", broker:options())
+        finally(function() c:disconnect() end)
+        local ok, err = pcall(c.publish, c, "t", "x", { wait = true })
+        assert.is_false(ok)
+        assert.matches("mqtt.publish: bad option 'wait'", err, 1, true)
+    end)
+end)
