@@ -107,6 +107,17 @@ impl Actor for ConnectionActor {
     }
 }
 
+impl Drop for ConnectionActor {
+    /// However the actor ends (a panic in a handler included), the Lua side learns that the
+    /// client is closed instead of waiting for it.
+    fn drop(&mut self) {
+        if !self.shared.is_closed() {
+            self.shared.set_closed();
+            self.facade.do_send(Closed);
+        }
+    }
+}
+
 impl StreamHandler<NetEvent> for ConnectionActor {
     /// Reacts to what happened on the link.
     #[tracing::instrument(name = "event", level = "trace", skip_all,

@@ -54,6 +54,13 @@ impl Actor for FacadeActor {
     type Context = Context<Self>;
 }
 
+impl Drop for FacadeActor {
+    /// However the actor ends, no reader waits on the mailbox in vain.
+    fn drop(&mut self) {
+        self.mailbox.close();
+    }
+}
+
 impl Handler<Publish> for FacadeActor {
     type Result = ();
 

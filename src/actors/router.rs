@@ -42,6 +42,13 @@ impl Actor for RouterActor {
     type Context = Context<Self>;
 }
 
+impl Drop for RouterActor {
+    /// Without a router nothing reaches the mailbox: close it so no reader waits in vain.
+    fn drop(&mut self) {
+        self.mailbox.close();
+    }
+}
+
 impl Handler<Register> for RouterActor {
     type Result = ();
 

@@ -60,18 +60,20 @@ impl UserData for LuaRouter {
     }
 }
 
-/// `true`, or `false` and why not.
-fn verdict(r: std::result::Result<(), TopicError>) -> (bool, Option<String>) {
-    match r {
+/// `true`, or `false` and why `v` is not a valid string by `check`.
+fn validity(
+    v: &Value,
+    check: fn(&[u8]) -> std::result::Result<(), TopicError>,
+) -> (bool, Option<String>) {
+    let Value::String(s) = v else {
+        return (
+            false,
+            Some(format!("expected a string, got {}", convert::describe(v))),
+        );
+    };
+    match check(&s.as_bytes()) {
         Ok(()) => (true, None),
         Err(why) => (false, Some(why.to_string())),
-    }
-}
-
-fn bytes_of(v: &Value) -> Option<Vec<u8>> {
-    match v {
-        Value::String(s) => Some(s.as_bytes().to_vec()),
-        _ => None,
     }
 }
 
@@ -94,25 +96,13 @@ pub fn register(lua: &Lua, exports: &Table) -> mlua::Result<()> {
     topic.set(
         "valid_filter",
         lua.create_function(|_, f: Value| {
-            Ok(match bytes_of(&f) {
-                Some(b) => verdict(TopicFilter::from_bytes(&b).map(drop)),
-                None => (
-                    false,
-                    Some(format!("expected a string, got {}", convert::describe(&f))),
-                ),
-            })
+            Ok(validity(&f, |b| TopicFilter::from_bytes(b).map(drop)))
         })?,
     )?;
     topic.set(
         "valid_name",
         lua.create_function(|_, t: Value| {
-            Ok(match bytes_of(&t) {
-                Some(b) => verdict(TopicName::from_bytes(&b).map(drop)),
-                None => (
-                    false,
-                    Some(format!("expected a string, got {}", convert::describe(&t))),
-                ),
-            })
+            Ok(validity(&t, |b| TopicName::from_bytes(b).map(drop)))
         })?,
     )?;
     exports.set("topic", topic)?;
