@@ -109,7 +109,33 @@ function mqtt.connect(host, options)
     if not c then
         error(err, 2)
     end
-    return setmetatable({ _c = c }, Client)
+    -- `_handlers` maps subscription ids to their handler functions.
+    return setmetatable({ _c = c, _handlers = {} }, Client)
+end
+
+--- A subscription: `filter`, `qos` (as granted), and its own `receive`, `listen`,
+-- `unsubscribe`. Reading through it claims its messages from the client-wide receive.
+local Subscription = {}
+Subscription.__index = Subscription
+Subscription.__name = "mqtt.Subscription"
+
+local function subscription(client, filter, qos, id, handler)
+    if handler then
+        client._handlers[id] = handler
+    end
+    return setmetatable({ filter = filter, qos = qos, _client = client, _id = id }, Subscription)
+end
+
+local function qos_of(call, qos_or_opts)
+    if type(qos_or_opts) ~= "table" then
+        return qos_or_opts
+    end
+    for k in pairs(qos_or_opts) do
+        if k ~= "qos" then
+            error(('mqtt.%s: unknown option %q (known options: qos)'):format(call, tostring(k)), 3)
+        end
+    end
+    return qos_or_opts.qos
 end
 
 function Client:publish(topic, payload, options)
@@ -119,12 +145,46 @@ function Client:publish(topic, payload, options)
     end
 end
 
-function Client:subscribe(filter, qos)
-    local granted, err = native_of(self, "subscribe"):subscribe(filter, qos)
-    if not granted then
+--- Subscribes; returns a Subscription. With `handler`, its messages go to the handler while
+-- the script runs `client:listen()` or `client:dispatch()`.
+function Client:subscribe(filter, qos_or_opts, handler)
+    local c = native_of(self, "subscribe")
+    if handler ~= nil and type(handler) ~= "function" then
+        error(("mqtt.subscribe: bad argument #3 'handler': expected a function, got %s"):format(type(handler)), 2)
+    end
+    local r, err = c:subscribe(filter, qos_of("subscribe", qos_or_opts), handler ~= nil)
+    if not r then
         error(err, 2)
     end
-    return granted
+    return subscription(self, filter, r[1], r[2], handler)
+end
+
+--- Subscribes to `{ {filter, qos [, handler]}, ... }` in one SUBSCRIBE packet; returns the
+-- Subscriptions in order, or raises naming every filter the broker refused.
+function Client:subscribe_many(list)
+    local c = native_of(self, "subscribe_many")
+    local asked = {}
+    if type(list) == "table" then
+        for i, entry in ipairs(list) do
+            if type(entry) ~= "table" then
+                error(("mqtt.subscribe_many: bad entry #%d: expected a table { filter, qos [, handler] }, got %s")
+                    :format(i, type(entry)), 2)
+            end
+            if entry[3] ~= nil and type(entry[3]) ~= "function" then
+                error(("mqtt.subscribe_many: bad entry #%d: the handler must be a function"):format(i), 2)
+            end
+            asked[i] = { entry[1], entry[2], entry[3] ~= nil }
+        end
+    end
+    local r, err = c:subscribe_many(type(list) == "table" and asked or list)
+    if not r then
+        error(err, 2)
+    end
+    local subs = {}
+    for i, granted in ipairs(r) do
+        subs[i] = subscription(self, list[i][1], granted[1], granted[2], list[i][3])
+    end
+    return subs
 end
 
 --- Waits until everything published so far is acknowledged (up to `timeout` seconds,
@@ -143,39 +203,112 @@ function Client:unsubscribe(filter)
     end
 end
 
---- The next message, or nil after `timeout` seconds (no timeout: wait for one).
+-- The next message of the lanes `which` names, or nil after `timeout`; raises at `level`.
 -- The native side waits in short slices so that Ctrl-C can interrupt the wait.
-function Client:receive(timeout)
-    local c = native_of(self, "receive")
-    local msg, rest = c:receive_slice(timeout)
+local function receive(c, timeout, which, level)
+    local msg, rest = c:receive_slice(timeout, which)
     while msg == false do
-        msg, rest = c:receive_slice(rest)
+        msg, rest = c:receive_slice(rest, which)
     end
     if msg == nil and rest ~= nil then
-        error(rest, 2)
+        error(rest, level + 1)
     end
-    return msg
+    return msg, rest
 end
 
---- Calls `fn(msg)` for each message until it returns false or the client closes for good.
-function Client:listen(fn)
-    local c = native_of(self, "listen")
-    if type(fn) ~= "function" then
-        error(("mqtt.listen: bad argument #1 'fn': expected a function, got %s"):format(type(fn)), 2)
-    end
+-- Calls `fn(msg)` for each message of `which` until it returns false or the client closes
+-- for good; a message a handler subscription claimed goes to its handler instead.
+local function listen(client, c, fn, which)
     while true do
-        local msg, err = c:receive_slice(nil)
+        local msg, route = c:receive_slice(nil, which)
         if msg then
-            if fn(msg) == false then
+            local handler = route and client._handlers[route]
+            if handler then
+                handler(msg)
+            elseif fn and fn(msg) == false then
                 return
             end
         elseif msg == nil then
             if c:is_closed() then
                 return
             end
-            error(err, 2)
+            error(route, 3)
         end
     end
+end
+
+--- The next message no subscription claimed, or nil after `timeout` seconds (no timeout:
+-- wait for one).
+function Client:receive(timeout)
+    return (receive(native_of(self, "receive"), timeout, nil, 2))
+end
+
+--- Dispatches messages to subscription handlers, and calls `fn(msg)` (if given) for the
+-- others, until `fn` returns false or the client closes for good.
+function Client:listen(fn)
+    local c = native_of(self, "listen")
+    if fn ~= nil and type(fn) ~= "function" then
+        error(("mqtt.listen: bad argument #1 'fn': expected a function, got %s"):format(type(fn)), 2)
+    end
+    listen(self, c, fn, "all")
+end
+
+--- Dispatches the messages waiting for subscription handlers, waiting up to `timeout`
+-- seconds (default 0) for the first; returns how many it dispatched.
+function Client:dispatch(timeout)
+    local c = native_of(self, "dispatch")
+    local n = 0
+    local msg, route = receive(c, timeout or 0, "handlers", 2)
+    while msg do
+        self._handlers[route](msg)
+        n = n + 1
+        msg, route = receive(c, 0, "handlers", 2)
+    end
+    return n
+end
+
+-- The client of a subscription; its first read claims its messages.
+local function claimed(sub, call)
+    if getmetatable(sub) ~= Subscription then
+        error(("mqtt.subscription.%s: expected a Subscription as self (call it as sub:%s(...))"):format(call, call), 3)
+    end
+    local c = native_of(sub._client, call)
+    if not sub._claimed then
+        local ok, err = c:claim(sub._id, sub.filter)
+        if not ok then
+            error(err, 3)
+        end
+        sub._claimed = true
+    end
+    return c
+end
+
+--- The next message of this subscription, or nil after `timeout` seconds.
+function Subscription:receive(timeout)
+    return (receive(claimed(self, "receive"), timeout, self._id, 2))
+end
+
+--- Calls `fn(msg)` for each message of this subscription until it returns false or the
+-- client closes for good.
+function Subscription:listen(fn)
+    local c = claimed(self, "listen")
+    if type(fn) ~= "function" then
+        error(("mqtt.subscription.listen: bad argument #1 'fn': expected a function, got %s"):format(type(fn)), 2)
+    end
+    listen(self._client, c, fn, self._id)
+end
+
+--- Unsubscribes this subscription's filter.
+function Subscription:unsubscribe()
+    self._client._handlers[self._id] = nil
+    local ok, err = native_of(self._client, "unsubscribe"):unsubscribe(self.filter)
+    if not ok then
+        error(err, 2)
+    end
+end
+
+function Subscription:__tostring()
+    return ("mqtt.Subscription(%s, qos %d)"):format(self.filter, self.qos)
 end
 
 function Client:is_connected()

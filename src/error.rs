@@ -36,6 +36,8 @@ pub enum Error {
     Refused { addr: String, reason: &'static str },
     #[error("the broker refused the subscription to {filter:?} (return code 0x80)")]
     SubscriptionRefused { filter: String },
+    #[error("the broker refused the subscriptions to {0:?} (return code 0x80)")]
+    SubscriptionsRefused(Vec<String>),
     #[error("no {ack} from the broker within {secs} s")]
     AckTimeout { ack: &'static str, secs: f64 },
     #[error("the connection was lost before the broker answered ({0})")]

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{eventually, next, Broker};
-use copper_mqtt::actors::ClientHandle;
+use copper_mqtt::actors::{ClientHandle, Lane};
 use copper_mqtt::options::{PublishOptions, QoS};
 use copper_mqtt::topic::{TopicFilter, TopicName};
 use copper_mqtt::Error;
@@ -133,7 +133,7 @@ fn the_client_reconnects_and_resubscribes_after_a_broker_restart() {
     // The re-subscription may trail the CONNACK: publish until one arrives, within a bound.
     let got = eventually(Duration::from_secs(10), || {
         publish(&other, "r/x", b"again", QoS::AtLeastOnce);
-        matches!(c.take(Duration::from_millis(200)), Ok(Some(m)) if &m.payload[..] == b"again")
+        matches!(c.take(&[Lane::Client], Duration::from_millis(200)), Ok(Some(m)) if &m.payload[..] == b"again")
     });
     assert!(got, "no message after the restart");
 }
@@ -165,7 +165,10 @@ fn a_disconnected_client_refuses_further_calls() {
         c.publish(topic("a"), vec![], PublishOptions::default()),
         Err(Error::Disconnected)
     ));
-    assert!(matches!(c.take(Duration::ZERO), Err(Error::Disconnected)));
+    assert!(matches!(
+        c.take(&[Lane::Client], Duration::ZERO),
+        Err(Error::Disconnected)
+    ));
     assert!(!c.is_connected());
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::Broker;
-use copper_mqtt::actors::ClientHandle;
+use copper_mqtt::actors::{ClientHandle, Lane};
 use copper_mqtt::options::{PublishOptions, QoS, Reconnect};
 use copper_mqtt::topic::{TopicFilter, TopicName};
 
@@ -54,7 +54,7 @@ fn collect(
         complete = complete || wanted.clone().all(|n| seen.contains_key(&n));
         // Once all have come, a quiet 300 ms says no late copy is on its way.
         let wait = Duration::from_millis(if complete { 300 } else { 200 });
-        match c.take(wait).unwrap() {
+        match c.take(&[Lane::Client], wait).unwrap() {
             Some(m) => {
                 let n: u32 = std::str::from_utf8(&m.payload).unwrap().parse().unwrap();
                 let entry = seen.entry(n).or_insert((0, false));

@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 use tracing::{debug, info, warn};
 
 use super::link::{Link, NetEvent, NetEvents};
+use super::mailbox::SubscriptionId;
 use super::messages::{
     Acknowledge, Closed, Disconnect, Flush, Publish, Register, Reply, Subscribe, Unregister,
     Unsubscribe,
@@ -57,9 +58,10 @@ pub struct ConnectionActor {
 }
 
 struct PendingSubscribe {
-    filters: Vec<(TopicFilter, QoS)>,
-    /// `None` for the re-subscriptions the actor makes by itself.
-    reply: Option<Reply<QoS>>,
+    /// The filters, with the QoS asked for and the subscription to register (none for the
+    /// re-subscriptions the actor makes by itself: the router still has them).
+    filters: Vec<(TopicFilter, QoS, Option<SubscriptionId>)>,
+    reply: Option<Reply<Vec<Option<QoS>>>>,
 }
 
 struct PendingUnsubscribe {
@@ -185,16 +187,24 @@ impl Handler<Subscribe> for ConnectionActor {
     type Result = ();
 
     /// Sends a SUBSCRIBE; the reply waits for its SUBACK.
+    #[tracing::instrument(name = "subscribe", skip_all,
+        fields(client_id = %self.shared.client_id, filters = msg.filters.len()))]
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
-        debug!(
-            filter = msg.filter.as_str(),
-            qos = msg.qos.as_u8(),
-            "subscribe"
-        );
-        let filters = vec![(msg.filter, msg.qos)];
-        match self.link.subscribe(filters.clone()) {
+        for (filter, qos, _) in &msg.filters {
+            debug!(filter = filter.as_str(), qos = qos.as_u8(), "subscribe");
+        }
+        let asked = msg
+            .filters
+            .iter()
+            .map(|(f, q, _)| (f.clone(), *q))
+            .collect();
+        match self.link.subscribe(asked) {
             Ok(()) => self.subscribes_queued.push_back(PendingSubscribe {
-                filters,
+                filters: msg
+                    .filters
+                    .into_iter()
+                    .map(|(f, q, id)| (f, q, Some(id)))
+                    .collect(),
                 reply: Some(msg.reply),
             }),
             Err(e) => {
@@ -312,7 +322,7 @@ impl ConnectionActor {
         for batch in active.chunks(RESUBSCRIBE_BATCH) {
             match self.link.subscribe(batch.to_vec()) {
                 Ok(()) => self.subscribes_queued.push_back(PendingSubscribe {
-                    filters: batch.to_vec(),
+                    filters: batch.iter().map(|(f, q)| (f.clone(), *q, None)).collect(),
                     reply: None,
                 }),
                 Err(e) => warn!(error = %e, "re-subscription not queued"),
@@ -321,31 +331,24 @@ impl ConnectionActor {
     }
 
     fn subscribed(&mut self, pending: PendingSubscribe, granted: Vec<Option<QoS>>) {
-        let mut first = Err(Error::Internal("SUBACK without return codes".into()));
-        for (i, ((filter, _), code)) in pending.filters.into_iter().zip(granted).enumerate() {
-            let outcome = match code {
+        let mut outcomes = Vec::with_capacity(pending.filters.len());
+        for ((filter, _, id), code) in pending.filters.into_iter().zip(granted) {
+            match code {
                 Some(qos) => {
                     info!(filter = filter.as_str(), qos = qos.as_u8(), "subscribed");
                     self.shared
                         .subscriptions
                         .insert(filter.as_str().to_owned(), qos);
-                    self.router.do_send(Register { filter });
-                    Ok(qos)
+                    if let Some(id) = id {
+                        self.router.do_send(Register { filter, id });
+                    }
                 }
-                None => {
-                    warn!(filter = filter.as_str(), "subscription refused");
-                    self.shared.subscriptions.remove(filter.as_str());
-                    Err(Error::SubscriptionRefused {
-                        filter: filter.into_string(),
-                    })
-                }
-            };
-            if i == 0 {
-                first = outcome;
+                None => warn!(filter = filter.as_str(), "subscription refused"),
             }
+            outcomes.push(code);
         }
         if let Some(reply) = pending.reply {
-            let _ = reply.send(first);
+            let _ = reply.send(Ok(outcomes));
         }
     }
 

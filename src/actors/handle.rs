@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix::Addr;
 
 use super::facade::FacadeActor;
-use super::mailbox::{Mailbox, Take};
+use super::mailbox::{Claim, Lane, Mailbox, SubscriptionId, Take};
 use super::messages::{Disconnect, Flush, Message, Publish, Subscribe, Unsubscribe};
 use super::shared::{ClientShared, Stats};
 use super::system::{self, SystemGuard};
@@ -22,6 +22,15 @@ const OUTBOX_LIMIT: usize = 10_000;
 
 /// Longest a client dropped without `disconnect()` waits for its graceful close.
 const DROP_CLOSE_BOUND: Duration = Duration::from_secs(2);
+
+/// What the broker granted one filter of a `subscribe_many`.
+#[derive(Debug, Clone)]
+pub struct Subscribed {
+    pub filter: TopicFilter,
+    /// `None`: refused (0x80).
+    pub granted: Option<QoS>,
+    pub id: SubscriptionId,
+}
 
 /// One connected client.
 pub struct ClientHandle {
@@ -141,10 +150,68 @@ impl ClientHandle {
     /// # Errors
     /// `SubscriptionRefused` for a 0x80 return code; `AckTimeout`; `ConnectionLost`.
     pub fn subscribe(&self, filter: TopicFilter, qos: QoS) -> Result<QoS> {
+        let mut outcome = self.subscribe_many(vec![(filter, qos, None)])?;
+        match outcome.pop() {
+            Some(Subscribed {
+                granted: Some(qos), ..
+            }) => Ok(qos),
+            Some(refused) => Err(Error::SubscriptionRefused {
+                filter: refused.filter.into_string(),
+            }),
+            None => Err(Error::Internal("SUBACK without return codes".into())),
+        }
+    }
+
+    /// Subscribes to every filter in one SUBSCRIBE packet and returns, in order, what the
+    /// broker granted. A subscription with a `Claim` takes its messages out of the
+    /// client-wide lane from the start (its handler's, or its handle's).
+    ///
+    /// # Errors
+    /// `AckTimeout`; `ConnectionLost`; `Disconnected`.
+    pub fn subscribe_many(
+        &self,
+        requests: Vec<(TopicFilter, QoS, Option<Claim>)>,
+    ) -> Result<Vec<Subscribed>> {
         self.check_open()?;
+        let filters: Vec<(TopicFilter, QoS, SubscriptionId)> = requests
+            .into_iter()
+            .map(|(filter, qos, claim)| {
+                let id = self.shared.next_subscription_id();
+                if let Some(claim) = claim {
+                    self.mailbox.claim(id, &filter, claim);
+                }
+                (filter, qos, id)
+            })
+            .collect();
         let (reply, rx) = mpsc::sync_channel(1);
-        self.facade.do_send(Subscribe { filter, qos, reply });
-        wait(&rx, self.timeout, "SUBACK")
+        self.facade.do_send(Subscribe {
+            filters: filters.clone(),
+            reply,
+        });
+        let granted = wait(&rx, self.timeout, "SUBACK").inspect_err(|_| {
+            for (_, _, id) in &filters {
+                self.mailbox.forget(*id);
+            }
+        })?;
+        Ok(filters
+            .into_iter()
+            .zip(granted)
+            .map(|((filter, _, id), granted)| {
+                if granted.is_none() {
+                    self.mailbox.forget(id);
+                }
+                Subscribed {
+                    filter,
+                    granted,
+                    id,
+                }
+            })
+            .collect())
+    }
+
+    /// From now on the subscription `id` keeps its messages for its handle.
+    pub fn claim(&self, id: SubscriptionId, filter: &TopicFilter) {
+        self.mailbox.claim(id, filter, Claim::Handle);
     }
 
     /// Unsubscribes, after the broker's UNSUBACK.
@@ -158,16 +225,16 @@ impl ClientHandle {
         wait(&rx, self.timeout, "UNSUBACK")
     }
 
-    /// The next received message, waiting up to `wait` for one.
+    /// The next received message of `lanes`, waiting up to `wait` for one.
     ///
     /// # Errors
     /// `Disconnected` after `disconnect()`, or once the connection has ended for good and
     /// every message it brought has been taken.
-    pub fn take(&self, wait: Duration) -> Result<Option<Message>> {
+    pub fn take(&self, lanes: &[Lane], wait: Duration) -> Result<Option<Message>> {
         if self.disconnected.load(Ordering::Acquire) {
             return Err(Error::Disconnected);
         }
-        match self.mailbox.take(wait) {
+        match self.mailbox.take(lanes, wait) {
             Take::Message(m) => Ok(Some(m)),
             Take::Empty => Ok(None),
             Take::Closed => Err(Error::Disconnected),

@@ -1,39 +1,76 @@
-//! Mailbox: a bounded queue of received messages that the router fills and the Lua thread
-//! drains, waiting with a bound. It is the only place where the two threads meet per message.
+//! Mailbox: the received messages of one client, in lanes the Lua thread drains with a bound:
+//! the client-wide lane, the lane of messages for subscriptions with a handler, and one lane
+//! per subscription read through its handle. The router fills it and decides the lanes under
+//! the same lock that a subscription's claim takes, so a message is never routed by a claim
+//! that has just changed. It is the only place where the two threads meet per message.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use rustc_hash::FxHashMap;
 use tokio::sync::Notify;
 
 use super::messages::Message;
 use super::shared::Counter;
+use crate::topic::TopicFilter;
 
-/// A bounded queue of received messages.
+/// Identifies one `subscribe` call of a client.
+pub type SubscriptionId = u64;
+
+/// Where a message waits to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// Messages no subscription claimed: `client:receive()`.
+    Client,
+    /// Messages for subscriptions with a handler: `client:listen()`, `client:dispatch()`.
+    Handlers,
+    /// Messages for one subscription read through its handle.
+    Own(SubscriptionId),
+}
+
+/// How a subscription claims its messages from the client-wide lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    Handler,
+    Handle,
+}
+
+/// A subscription whose filter matched a message.
+#[derive(Debug, Clone)]
+pub struct Matched {
+    pub id: SubscriptionId,
+    pub filter: Arc<str>,
+}
+
+/// The received messages of one client.
 #[derive(Debug)]
 pub struct Mailbox {
     inner: Mutex<Inner>,
     /// Wakes the Lua thread when a message arrives or the mailbox closes.
     ready: Condvar,
-    /// Most messages the queue holds; a push beyond it is refused.
+    /// Most messages one lane holds; a delivery beyond it is refused.
     capacity: usize,
     /// Set by the router while it holds messages back for lack of room.
     want_space: AtomicBool,
     /// Wakes the router when the Lua thread makes room.
     space: Notify,
-    /// QoS 0 messages dropped because the queue was full.
+    /// QoS 0 messages dropped because a lane was full.
     dropped: AtomicU64,
-    /// Messages and bytes accepted.
+    /// Messages and bytes accepted (a message claimed by two subscriptions counts once).
     received: Counter,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
-    queue: VecDeque<Message>,
+    lanes: FxHashMap<Lane, VecDeque<(u64, Message)>>,
+    /// Subscriptions that take their messages out of the client-wide lane.
+    claims: FxHashMap<SubscriptionId, Claim>,
+    /// Arrival number of the next message, so that reading several lanes keeps arrival order.
+    next: u64,
     closed: bool,
-    /// Threads waiting in `take`, so that a push wakes nobody when nobody waits.
+    /// Threads waiting in `take`, so that a delivery wakes nobody when nobody waits.
     waiters: usize,
 }
 
@@ -47,8 +84,23 @@ pub enum Take {
     Closed,
 }
 
+impl Inner {
+    fn room(&self, lane: Lane, capacity: usize) -> bool {
+        self.lanes.get(&lane).map_or(0, VecDeque::len) < capacity
+    }
+
+    /// The lane holding the oldest message among `lanes`.
+    fn oldest(&self, lanes: &[Lane]) -> Option<Lane> {
+        lanes
+            .iter()
+            .filter_map(|l| Some((self.lanes.get(l)?.front()?.0, *l)))
+            .min_by_key(|&(seq, _)| seq)
+            .map(|(_, l)| l)
+    }
+}
+
 impl Mailbox {
-    /// An empty mailbox holding at most `capacity` messages.
+    /// An empty mailbox whose lanes hold at most `capacity` messages each.
     pub fn new(capacity: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
@@ -66,31 +118,75 @@ impl Mailbox {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `msg`, or hands it back when the mailbox is full or closed.
-    pub fn push(&self, msg: Message) -> Result<(), Message> {
+    /// Queues `msg` once for every matching subscription that claims its messages, or in
+    /// the client-wide lane when none does (tagged with the first match). All or nothing:
+    /// the message comes back when a lane it needs is full, or the mailbox is closed.
+    pub fn deliver(&self, mut msg: Message, matched: &[Matched]) -> Result<(), Message> {
         let mut inner = self.lock();
-        if inner.closed || inner.queue.len() >= self.capacity {
+        let mut targets: Vec<(Lane, &Matched)> = Vec::new();
+        for m in matched {
+            match inner.claims.get(&m.id) {
+                Some(Claim::Handler) => targets.push((Lane::Handlers, m)),
+                Some(Claim::Handle) => targets.push((Lane::Own(m.id), m)),
+                None => {}
+            }
+        }
+        if inner.closed {
             return Err(msg);
         }
-        self.received.add(msg.payload.len());
-        inner.queue.push_back(msg);
+        if targets.is_empty() {
+            if !inner.room(Lane::Client, self.capacity) {
+                return Err(msg);
+            }
+            msg.subscription = matched.first().map(|m| m.filter.clone());
+            self.received.add(msg.payload.len());
+            let seq = inner.next;
+            inner.next += 1;
+            inner
+                .lanes
+                .entry(Lane::Client)
+                .or_default()
+                .push_back((seq, msg));
+        } else {
+            if !targets
+                .iter()
+                .all(|(lane, _)| inner.room(*lane, self.capacity))
+            {
+                return Err(msg);
+            }
+            self.received.add(msg.payload.len());
+            let seq = inner.next;
+            inner.next += 1;
+            for (lane, m) in targets {
+                let mut copy = msg.clone();
+                copy.subscription = Some(m.filter.clone());
+                copy.route = Some(m.id);
+                inner.lanes.entry(lane).or_default().push_back((seq, copy));
+            }
+        }
         if inner.waiters > 0 {
-            self.ready.notify_one();
+            self.ready.notify_all();
         }
         Ok(())
     }
 
-    /// Takes the oldest message, waiting up to `wait` for one. O(1).
-    pub fn take(&self, wait: Duration) -> Take {
+    /// Takes the oldest message of `lanes`, waiting up to `wait` for one.
+    pub fn take(&self, lanes: &[Lane], wait: Duration) -> Take {
         let deadline = Instant::now() + wait;
         let mut inner = self.lock();
         loop {
-            if let Some(msg) = inner.queue.pop_front() {
+            if let Some(lane) = inner.oldest(lanes) {
+                let msg = inner
+                    .lanes
+                    .get_mut(&lane)
+                    .and_then(VecDeque::pop_front)
+                    .map(|(_, m)| m);
                 drop(inner);
                 if self.want_space.load(Ordering::Acquire) {
                     self.space.notify_one();
                 }
-                return Take::Message(msg);
+                // `oldest` found a message in that lane under this lock.
+                return msg.map_or(Take::Empty, Take::Message);
             }
             if inner.closed {
                 return Take::Closed;
@@ -109,7 +205,41 @@ impl Mailbox {
         }
     }
 
-    /// Closes the mailbox: pushes are refused, and `take` returns what is left, then `Closed`.
+    /// From now on `id` takes its messages out of the client-wide lane. A handle also takes
+    /// the messages already waiting there that its filter matches.
+    pub fn claim(&self, id: SubscriptionId, filter: &TopicFilter, claim: Claim) {
+        let mut inner = self.lock();
+        inner.claims.insert(id, claim);
+        if claim != Claim::Handle {
+            return;
+        }
+        let Some(client) = inner.lanes.get_mut(&Lane::Client) else {
+            return;
+        };
+        let (mine, rest): (VecDeque<_>, VecDeque<_>) = std::mem::take(client)
+            .into_iter()
+            .partition(|(_, m)| filter.matches(&m.topic));
+        *client = rest;
+        let own = inner.lanes.entry(Lane::Own(id)).or_default();
+        for (seq, mut m) in mine {
+            m.subscription = Some(Arc::from(filter.as_str()));
+            m.route = Some(id);
+            own.push_back((seq, m));
+        }
+    }
+
+    /// `id` has ended: its claim and its own lane go.
+    pub fn forget(&self, id: SubscriptionId) {
+        let mut inner = self.lock();
+        inner.claims.remove(&id);
+        inner.lanes.remove(&Lane::Own(id));
+        if inner.waiters > 0 {
+            self.ready.notify_all();
+        }
+    }
+
+    /// Closes the mailbox: deliveries are refused, and `take` returns what is left, then
+    /// `Closed`.
     pub fn close(&self) {
         self.lock().closed = true;
         self.ready.notify_all();
@@ -119,16 +249,6 @@ impl Mailbox {
     /// Whether the mailbox is closed.
     pub fn is_closed(&self) -> bool {
         self.lock().closed
-    }
-
-    /// Messages waiting to be taken.
-    pub fn len(&self) -> usize {
-        self.lock().queue.len()
-    }
-
-    /// Whether no message is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Counts a QoS 0 message dropped for lack of room.
@@ -162,63 +282,140 @@ mod tests {
     use super::*;
     use crate::options::QoS;
 
-    fn msg(n: u8) -> Message {
+    fn msg(topic: &str, n: u8) -> Message {
         Message {
-            topic: format!("t/{n}"),
+            topic: topic.into(),
             payload: vec![n].into(),
             qos: QoS::AtMostOnce,
             retain: false,
             dup: false,
             subscription: None,
+            route: None,
+        }
+    }
+
+    fn matched(id: SubscriptionId, filter: &str) -> Matched {
+        Matched {
+            id,
+            filter: Arc::from(filter),
+        }
+    }
+
+    fn take(m: &Mailbox, lanes: &[Lane]) -> Option<(String, u8, Option<SubscriptionId>)> {
+        match m.take(lanes, Duration::ZERO) {
+            Take::Message(x) => Some((x.topic, x.payload[0], x.route)),
+            _ => None,
         }
     }
 
     #[test]
-    fn messages_come_out_in_the_order_they_went_in() {
+    fn unclaimed_messages_come_out_of_the_client_lane_in_order() {
         let m = Mailbox::new(10);
         for n in 0..5 {
-            m.push(msg(n)).unwrap();
+            m.deliver(msg("t", n), &[matched(1, "t")]).unwrap();
         }
         for n in 0..5 {
-            assert_eq!(m.take(Duration::ZERO), Take::Message(msg(n)));
+            assert_eq!(take(&m, &[Lane::Client]), Some(("t".into(), n, None)));
         }
-        assert_eq!(m.take(Duration::ZERO), Take::Empty);
+        assert_eq!(m.take(&[Lane::Client], Duration::ZERO), Take::Empty);
+        assert_eq!(m.received(), (5, 5));
     }
 
     #[test]
-    fn a_full_mailbox_hands_the_message_back() {
-        let m = Mailbox::new(2);
-        m.push(msg(1)).unwrap();
-        m.push(msg(2)).unwrap();
-        assert_eq!(m.push(msg(3)), Err(msg(3)));
-        assert_eq!(m.len(), 2);
-        assert_eq!(m.received(), (2, 2));
+    fn a_message_goes_once_to_each_claiming_subscription_and_not_to_the_client() {
+        let m = Mailbox::new(10);
+        let (a, b) = (
+            TopicFilter::new("a/#").unwrap(),
+            TopicFilter::new("a/+").unwrap(),
+        );
+        m.claim(1, &a, Claim::Handler);
+        m.claim(2, &b, Claim::Handle);
+        m.deliver(msg("a/x", 7), &[matched(1, "a/#"), matched(2, "a/+")])
+            .unwrap();
+        assert_eq!(take(&m, &[Lane::Client]), None);
+        assert_eq!(
+            take(&m, &[Lane::Handlers]),
+            Some(("a/x".into(), 7, Some(1)))
+        );
+        assert_eq!(take(&m, &[Lane::Own(2)]), Some(("a/x".into(), 7, Some(2))));
+        assert_eq!(m.received(), (1, 1));
+    }
+
+    #[test]
+    fn reading_several_lanes_keeps_arrival_order() {
+        let m = Mailbox::new(10);
+        m.claim(1, &TopicFilter::new("h").unwrap(), Claim::Handler);
+        m.deliver(msg("c", 1), &[]).unwrap();
+        m.deliver(msg("h", 2), &[matched(1, "h")]).unwrap();
+        m.deliver(msg("c", 3), &[]).unwrap();
+        let both = [Lane::Client, Lane::Handlers];
+        let order: Vec<u8> = (0..3)
+            .filter_map(|_| take(&m, &both))
+            .map(|t| t.1)
+            .collect();
+        assert_eq!(order, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_handle_takes_what_already_waits_for_it() {
+        let m = Mailbox::new(10);
+        m.deliver(msg("s/1", 1), &[matched(5, "s/+")]).unwrap();
+        m.deliver(msg("other", 2), &[]).unwrap();
+        m.claim(5, &TopicFilter::new("s/+").unwrap(), Claim::Handle);
+        assert_eq!(take(&m, &[Lane::Own(5)]), Some(("s/1".into(), 1, Some(5))));
+        assert_eq!(take(&m, &[Lane::Client]), Some(("other".into(), 2, None)));
+    }
+
+    #[test]
+    fn a_full_lane_refuses_the_whole_delivery() {
+        let m = Mailbox::new(1);
+        m.claim(1, &TopicFilter::new("#").unwrap(), Claim::Handle);
+        m.claim(2, &TopicFilter::new("#").unwrap(), Claim::Handle);
+        let both = [matched(1, "#"), matched(2, "#")];
+        m.deliver(msg("x", 1), &both).unwrap();
+        assert!(m.deliver(msg("x", 2), &both).is_err());
+        take(&m, &[Lane::Own(1)]);
+        assert!(
+            m.deliver(msg("x", 2), &both).is_err(),
+            "lane 2 is still full"
+        );
+        take(&m, &[Lane::Own(2)]);
+        assert!(m.deliver(msg("x", 2), &both).is_ok());
     }
 
     #[test]
     fn a_closed_mailbox_drains_then_says_closed() {
         let m = Mailbox::new(2);
-        m.push(msg(1)).unwrap();
+        m.deliver(msg("t", 1), &[]).unwrap();
         m.close();
-        assert!(m.push(msg(2)).is_err());
-        assert_eq!(m.take(Duration::from_secs(5)), Take::Message(msg(1)));
-        assert_eq!(m.take(Duration::from_secs(5)), Take::Closed);
+        assert!(m.deliver(msg("t", 2), &[]).is_err());
+        assert!(matches!(
+            m.take(&[Lane::Client], Duration::from_secs(5)),
+            Take::Message(_)
+        ));
+        assert_eq!(
+            m.take(&[Lane::Client], Duration::from_secs(5)),
+            Take::Closed
+        );
     }
 
     #[test]
-    fn a_waiting_take_wakes_on_push_from_another_thread() {
-        let m = std::sync::Arc::new(Mailbox::new(2));
+    fn a_waiting_take_wakes_on_delivery_from_another_thread() {
+        let m = Arc::new(Mailbox::new(2));
         let pusher = {
             let m = m.clone();
             std::thread::spawn(move || {
-                // Push only once the taker is waiting, so the wake-up path is the one exercised.
+                // Deliver only once the taker waits, so the wake-up path is the one exercised.
                 while m.lock().waiters == 0 {
                     std::thread::yield_now();
                 }
-                m.push(msg(9)).unwrap();
+                m.deliver(msg("t", 9), &[]).unwrap();
             })
         };
-        assert_eq!(m.take(Duration::from_secs(10)), Take::Message(msg(9)));
+        assert!(matches!(
+            m.take(&[Lane::Client], Duration::from_secs(10)),
+            Take::Message(_)
+        ));
         pusher.join().unwrap();
     }
 
@@ -226,7 +423,21 @@ mod tests {
     fn take_returns_empty_after_its_wait() {
         let m = Mailbox::new(1);
         let start = Instant::now();
-        assert_eq!(m.take(Duration::from_millis(50)), Take::Empty);
+        assert_eq!(
+            m.take(&[Lane::Client], Duration::from_millis(50)),
+            Take::Empty
+        );
         assert!(start.elapsed() >= Duration::from_millis(50));
+    }
+
+    #[test]
+    fn a_forgotten_subscription_loses_its_claim_and_lane() {
+        let m = Mailbox::new(4);
+        m.claim(3, &TopicFilter::new("t").unwrap(), Claim::Handle);
+        m.deliver(msg("t", 1), &[matched(3, "t")]).unwrap();
+        m.forget(3);
+        assert_eq!(take(&m, &[Lane::Own(3)]), None);
+        m.deliver(msg("t", 2), &[matched(3, "t")]).unwrap();
+        assert_eq!(take(&m, &[Lane::Client]), Some(("t".into(), 2, None)));
     }
 }

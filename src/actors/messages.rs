@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::mailbox::SubscriptionId;
 use crate::error::Result;
 use crate::options::{PublishOptions, QoS};
 use crate::topic::{TopicFilter, TopicName};
@@ -22,8 +23,11 @@ pub struct Message {
     pub qos: QoS,
     pub retain: bool,
     pub dup: bool,
-    /// The filter of the first matching subscription, if any matched.
+    /// The filter of the subscription that routed it (the first match, when no subscription
+    /// claimed it).
     pub subscription: Option<Arc<str>>,
+    /// The subscription that claimed it, if one did.
+    pub route: Option<SubscriptionId>,
 }
 
 /// What the router needs to acknowledge a QoS 1 or 2 message once a mailbox holds it.
@@ -65,13 +69,13 @@ pub struct Flush {
     pub reply: Reply<()>,
 }
 
-/// Ask the connection to subscribe; the reply carries the granted QoS after SUBACK.
+/// Ask the connection to subscribe to filters in one SUBSCRIBE packet; the reply carries,
+/// in order, the QoS granted to each (`None`: refused) after the SUBACK.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
 pub struct Subscribe {
-    pub filter: TopicFilter,
-    pub qos: QoS,
-    pub reply: Reply<QoS>,
+    pub filters: Vec<(TopicFilter, QoS, SubscriptionId)>,
+    pub reply: Reply<Vec<Option<QoS>>>,
 }
 
 /// Ask the connection to unsubscribe; the reply comes after UNSUBACK.
@@ -94,9 +98,10 @@ pub struct Disconnect {
 #[rtype(result = "()")]
 pub struct Register {
     pub filter: TopicFilter,
+    pub id: SubscriptionId,
 }
 
-/// Tell the router a subscription has ended (after its UNSUBACK).
+/// Tell the router every subscription to a filter has ended (after its UNSUBACK).
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
 pub struct Unregister {

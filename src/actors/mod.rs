@@ -22,8 +22,8 @@ mod v4;
 
 pub use connection::ConnectionActor;
 pub use facade::FacadeActor;
-pub use handle::ClientHandle;
-pub use mailbox::{Mailbox, Take};
+pub use handle::{ClientHandle, Subscribed};
+pub use mailbox::{Claim, Lane, Mailbox, SubscriptionId, Take};
 pub use messages::Message;
 pub use router::RouterActor;
 pub use shared::{ClientShared, Stats};

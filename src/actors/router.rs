@@ -1,28 +1,33 @@
 //! RouterActor owns the active subscriptions in a topic trie and is the only place that puts
-//! received messages into mailboxes. Routing never makes a message vanish: a message that
-//! matches no known subscription (one from a persistent session an earlier process made, say)
-//! still goes to the client's mailbox.
+//! received messages into the mailbox. Routing never makes a message vanish: a message that
+//! matches no subscription, or none that claims its messages, goes to the client-wide lane
+//! (say, one from a persistent session an earlier process made).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient, WrapFuture};
+use rustc_hash::FxHashMap;
 use tracing::{debug, trace};
 
-use super::mailbox::Mailbox;
+use super::mailbox::{Mailbox, Matched, SubscriptionId};
 use super::messages::{AckToken, Acknowledge, Message, Register, Route, Unregister};
-use crate::topic::TopicTrie;
+use crate::topic::{TopicFilter, TopicTrie};
 
 /// The actor that routes one client's incoming messages.
 pub struct RouterActor {
-    /// Active subscriptions: each filter's pattern holds the full filter text.
-    trie: TopicTrie<Arc<str>>,
+    /// Active subscriptions by their filters' patterns.
+    trie: TopicTrie<SubscriptionId>,
+    /// Each active subscription's filter, whole and as the text messages carry.
+    filters: FxHashMap<SubscriptionId, (TopicFilter, Arc<str>)>,
+    /// The subscriptions matching the message being routed (kept to reuse its allocation).
+    matched: Vec<Matched>,
     /// The mailbox the Lua side reads.
     mailbox: Arc<Mailbox>,
     /// QoS 1 and 2 messages waiting for room in the mailbox, oldest first. Their
     /// acknowledgements wait with them, so the broker's in-flight window throttles it.
-    held: VecDeque<(Message, AckToken)>,
-    /// Where acknowledgements go once a mailbox holds the message.
+    held: VecDeque<(Message, Vec<Matched>, AckToken)>,
+    /// Where acknowledgements go once the mailbox holds the message.
     acks: Recipient<Acknowledge>,
 }
 
@@ -31,6 +36,8 @@ impl RouterActor {
     pub fn new(mailbox: Arc<Mailbox>, acks: Recipient<Acknowledge>) -> Self {
         Self {
             trie: TopicTrie::new(),
+            filters: FxHashMap::default(),
+            matched: Vec::new(),
             mailbox,
             held: VecDeque::new(),
             acks,
@@ -52,20 +59,30 @@ impl Drop for RouterActor {
 impl Handler<Register> for RouterActor {
     type Result = ();
 
-    /// Starts routing matches of a filter.
+    /// Starts routing matches of a subscription.
     fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
+        self.trie.insert(&msg.filter, msg.id);
         let text: Arc<str> = Arc::from(msg.filter.as_str());
-        self.trie.insert(&msg.filter, text);
+        self.filters.insert(msg.id, (msg.filter, text));
     }
 }
 
 impl Handler<Unregister> for RouterActor {
     type Result = ();
 
-    /// Stops routing matches of a filter.
+    /// Stops routing matches of every subscription to a filter.
     fn handle(&mut self, msg: Unregister, _: &mut Context<Self>) {
-        let text: Arc<str> = Arc::from(msg.filter.as_str());
-        self.trie.remove(&msg.filter, &text);
+        let ended: Vec<SubscriptionId> = self
+            .filters
+            .iter()
+            .filter(|(_, (f, _))| *f == msg.filter)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ended {
+            self.trie.remove(&msg.filter, &id);
+            self.filters.remove(&id);
+            self.mailbox.forget(id);
+        }
     }
 }
 
@@ -76,23 +93,37 @@ impl Handler<Route> for RouterActor {
     #[tracing::instrument(name = "route", level = "trace", skip_all,
         fields(topic = %route.message.topic))]
     fn handle(&mut self, route: Route, ctx: &mut Context<Self>) {
-        let Route { mut message, ack } = route;
-        let mut first: Option<&Arc<str>> = None;
-        self.trie.for_each_match(&message.topic, |filter| {
-            first.get_or_insert(filter);
+        let Route { message, ack } = route;
+        let mut matched = std::mem::take(&mut self.matched);
+        matched.clear();
+        let filters = &self.filters;
+        self.trie.for_each_match(&message.topic, |id| {
+            if let Some((_, text)) = filters.get(id) {
+                matched.push(Matched {
+                    id: *id,
+                    filter: text.clone(),
+                });
+            }
         });
-        message.subscription = first.cloned();
-        trace!(subscription = ?message.subscription, "route");
-        self.deliver(message, ack, ctx);
+        trace!(subscriptions = matched.len(), "route");
+        self.deliver(message, &matched, ack, ctx);
+        self.matched = matched;
     }
 }
 
 impl RouterActor {
-    /// Puts a message in the mailbox. When it is full, QoS 0 messages are dropped and
-    /// counted; QoS 1 and 2 messages are held, unacknowledged, until the Lua side makes room.
-    fn deliver(&mut self, message: Message, ack: Option<AckToken>, ctx: &mut Context<Self>) {
+    /// Puts a message in the mailbox. When a lane it needs is full, QoS 0 messages are
+    /// dropped and counted; QoS 1 and 2 messages are held, unacknowledged, until the Lua
+    /// side makes room.
+    fn deliver(
+        &mut self,
+        message: Message,
+        matched: &[Matched],
+        ack: Option<AckToken>,
+        ctx: &mut Context<Self>,
+    ) {
         let refused = if self.held.is_empty() {
-            match self.mailbox.push(message) {
+            match self.mailbox.deliver(message, matched) {
                 Ok(()) => {
                     if let Some(token) = ack {
                         self.acks.do_send(Acknowledge(token));
@@ -111,7 +142,7 @@ impl RouterActor {
             }
             Some(token) => {
                 let first = self.held.is_empty();
-                self.held.push_back((refused, token));
+                self.held.push_back((refused, matched.to_vec(), token));
                 if first {
                     self.wait_for_space(ctx);
                 }
@@ -121,9 +152,9 @@ impl RouterActor {
 
     /// Moves held messages into the mailbox while it has room; true once none is left.
     fn drain_held(&mut self) -> bool {
-        while let Some((message, token)) = self.held.pop_front() {
-            if let Err(message) = self.mailbox.push(message) {
-                self.held.push_front((message, token));
+        while let Some((message, matched, token)) = self.held.pop_front() {
+            if let Err(message) = self.mailbox.deliver(message, &matched) {
+                self.held.push_front((message, matched, token));
                 return false;
             }
             self.acks.do_send(Acknowledge(token));
@@ -138,7 +169,7 @@ impl RouterActor {
             return;
         }
         self.mailbox.want_space(true);
-        // A take between the refused push and `want_space` sent no wake-up: look again.
+        // A take between the refused delivery and `want_space` sent no wake-up: look again.
         if self.drain_held() {
             self.mailbox.want_space(false);
             return;

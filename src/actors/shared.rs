@@ -32,6 +32,8 @@ pub struct ClientShared {
     in_flight: AtomicUsize,
     /// Connections made after the first.
     reconnects: AtomicUsize,
+    /// The last subscription id handed out.
+    last_subscription: AtomicU64,
 }
 
 /// A count of messages and their bytes.
@@ -89,7 +91,13 @@ impl ClientShared {
             sent: Counter::default(),
             in_flight: AtomicUsize::new(0),
             reconnects: AtomicUsize::new(0),
+            last_subscription: AtomicU64::new(0),
         }
+    }
+
+    /// A new subscription id, unique within this client.
+    pub fn next_subscription_id(&self) -> u64 {
+        self.last_subscription.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Counts a publish from the Lua side.

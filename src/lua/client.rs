@@ -8,7 +8,8 @@ use mlua::{Lua, MultiValue, UserData, UserDataMethods, Value};
 
 use super::convert::{self, guard, lua_error};
 use super::message;
-use crate::actors::{ClientHandle, Stats};
+use crate::actors::{Claim, ClientHandle, Lane, Stats, Subscribed};
+use crate::error::Error;
 use crate::error::Result;
 
 /// Longest one native wait lasts before control returns to Lua, so that Ctrl-C (which the
@@ -40,10 +41,43 @@ impl LuaClient {
         Ok(true)
     }
 
-    fn subscribe(&self, filter: &Value, qos: &Value) -> Result<u8> {
+    /// `subscribe(filter, qos, has_handler)`: `{ granted QoS, subscription id }`.
+    fn subscribe(&self, filter: &Value, qos: &Value, handler: &Value) -> Result<[i64; 2]> {
         let filter = convert::filter(filter, 1)?;
         let qos = convert::qos_arg(qos, 2)?;
-        Ok(self.handle.subscribe(filter, qos)?.as_u8())
+        let claim = handler
+            .as_boolean()
+            .unwrap_or(false)
+            .then_some(Claim::Handler);
+        let mut outcome = self.handle.subscribe_many(vec![(filter, qos, claim)])?;
+        granted(outcome.pop())
+    }
+
+    /// `subscribe_many({ {filter, qos, has_handler}, ... })`: `{ {qos, id}, ... }` in order.
+    fn subscribe_many(&self, lua: &Lua, list: &Value) -> Result<mlua::Table> {
+        let requests = convert::subscription_list(list)?;
+        let outcome = self.handle.subscribe_many(requests)?;
+        let refused: Vec<String> = outcome
+            .iter()
+            .filter(|s| s.granted.is_none())
+            .map(|s| s.filter.as_str().to_owned())
+            .collect();
+        if !refused.is_empty() {
+            return Err(Error::SubscriptionsRefused(refused));
+        }
+        let t = lua
+            .create_table_with_capacity(outcome.len(), 0)
+            .map_err(lua_error)?;
+        for (i, s) in outcome.into_iter().enumerate() {
+            t.raw_set(i + 1, granted(Some(s))?).map_err(lua_error)?;
+        }
+        Ok(t)
+    }
+
+    fn claim(&self, id: &Value, filter: &Value) -> Result<bool> {
+        let filter = convert::filter(filter, 2)?;
+        self.handle.claim(convert::subscription_id(id)?, &filter);
+        Ok(true)
     }
 
     fn flush(&self, timeout: &Value) -> Result<bool> {
@@ -57,13 +91,29 @@ impl LuaClient {
         Ok(true)
     }
 
-    /// One slice of `receive(timeout)`: the message; or `false` and the wait still left
+    /// One slice of `receive(timeout)` on the lanes `which` names (nil: the client's;
+    /// "all": the client's and the handlers'; "handlers"; or a subscription id): the message
+    /// and the id of the subscription that claimed it; or `false` and the wait still left
     /// (`nil` for no bound) when the slice ended first; or nothing when the wait is over.
-    fn receive_slice(&self, lua: &Lua, wait: &Value) -> Result<MultiValue> {
+    fn receive_slice(&self, lua: &Lua, wait: &Value, which: &Value) -> Result<MultiValue> {
         let wait = convert::wait_arg(wait, 1)?;
         let slice = wait.map_or(SLICE, |w| w.min(SLICE));
-        let values = match self.handle.take(slice)? {
-            Some(m) => vec![Value::Table(message::to_table(lua, m).map_err(lua_error)?)],
+        let own;
+        let lanes: &[Lane] = match which {
+            Value::Nil => &[Lane::Client],
+            Value::String(s) if s.as_bytes().as_ref() == b"all" => &[Lane::Client, Lane::Handlers],
+            Value::String(s) if s.as_bytes().as_ref() == b"handlers" => &[Lane::Handlers],
+            other => {
+                own = [Lane::Own(convert::subscription_id(other)?)];
+                &own
+            }
+        };
+        let values = match self.handle.take(lanes, slice)? {
+            Some(m) => {
+                let route = m.route.map_or(Value::Nil, |id| Value::Integer(id as i64));
+                let table = message::to_table(lua, m).map_err(lua_error)?;
+                vec![Value::Table(table), route]
+            }
             None => match wait {
                 None => vec![Value::Boolean(false), Value::Nil],
                 Some(w) if w > slice => vec![
@@ -87,8 +137,17 @@ impl UserData for LuaClient {
                 })
             },
         );
-        m.add_method("subscribe", |_, this, (filter, qos): (Value, Value)| {
-            guard("mqtt.subscribe", || this.subscribe(&filter, &qos))
+        m.add_method(
+            "subscribe",
+            |_, this, (filter, qos, handler): (Value, Value, Value)| {
+                guard("mqtt.subscribe", || this.subscribe(&filter, &qos, &handler))
+            },
+        );
+        m.add_method("subscribe_many", |lua, this, list: Value| {
+            guard("mqtt.subscribe_many", || this.subscribe_many(lua, &list))
+        });
+        m.add_method("claim", |_, this, (id, filter): (Value, Value)| {
+            guard("mqtt.subscription", || this.claim(&id, &filter))
         });
         m.add_method("flush", |_, this, timeout: Value| {
             guard("mqtt.flush", || this.flush(&timeout))
@@ -96,15 +155,18 @@ impl UserData for LuaClient {
         m.add_method("unsubscribe", |_, this, filter: Value| {
             guard("mqtt.unsubscribe", || this.unsubscribe(&filter))
         });
-        m.add_method("receive_slice", |lua, this, wait: Value| {
-            match guard("mqtt.receive", || this.receive_slice(lua, &wait))? {
+        m.add_method(
+            "receive_slice",
+            |lua, this, (wait, which): (Value, Value)| match guard("mqtt.receive", || {
+                this.receive_slice(lua, &wait, &which)
+            })? {
                 Ok(values) => Ok(values),
                 Err(e) => Ok(MultiValue::from_vec(vec![
                     Value::Nil,
                     Value::String(lua.create_string(e)?),
                 ])),
-            }
-        });
+            },
+        );
         m.add_method("is_connected", |_, this, ()| Ok(this.handle.is_connected()));
         m.add_method("is_closed", |_, this, ()| Ok(this.handle.is_closed()));
         m.add_method("last_error", |_, this, ()| Ok(this.handle.last_error()));
@@ -136,4 +198,19 @@ fn stats_table(lua: &Lua, s: Stats) -> mlua::Result<mlua::Table> {
     t.raw_set("subscriptions", s.subscriptions)?;
     t.raw_set("last_error", s.last_error)?;
     Ok(t)
+}
+
+/// `{ granted QoS, id }` of one subscription, or why it has none.
+fn granted(s: Option<Subscribed>) -> Result<[i64; 2]> {
+    match s {
+        Some(Subscribed {
+            granted: Some(qos),
+            id,
+            ..
+        }) => Ok([i64::from(qos.as_u8()), id as i64]),
+        Some(refused) => Err(Error::SubscriptionRefused {
+            filter: refused.filter.into_string(),
+        }),
+        None => Err(Error::Internal("SUBACK without return codes".into())),
+    }
 }

@@ -5,6 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use mlua::{Lua, Table, Value};
 
+use crate::actors::Claim;
 use crate::error::{Error, Result};
 use crate::options::{self, expect, ConnectOptions, PublishOptions, QoS, Reconnect, Will};
 use crate::topic::{TopicFilter, TopicName};
@@ -143,6 +144,66 @@ pub fn qos_arg(v: &Value, position: usize) -> Result<QoS> {
     number(v)
         .and_then(options::qos)
         .ok_or_else(|| bad_arg(position, "qos", expect::QOS, v))
+}
+
+/// A subscription id, as init.lua passes it back.
+///
+/// # Errors
+/// `BadArgument` unless a positive integer.
+pub fn subscription_id(v: &Value) -> Result<u64> {
+    match v {
+        Value::Integer(i) if *i > 0 => Ok(*i as u64),
+        _ => Err(bad_arg(
+            1,
+            "subscription",
+            "a subscription of this client",
+            v,
+        )),
+    }
+}
+
+/// `subscribe_many`'s list: `{ {filter, qos, has_handler}, ... }`, at least one entry.
+///
+/// # Errors
+/// `BadArgument` naming the entry, or the filter's or QoS's own error.
+pub fn subscription_list(v: &Value) -> Result<Vec<(TopicFilter, QoS, Option<Claim>)>> {
+    let Value::Table(list) = v else {
+        return Err(bad_arg(
+            1,
+            "subscriptions",
+            "a list of { filter, qos } tables",
+            v,
+        ));
+    };
+    let mut out = Vec::new();
+    for entry in list.sequence_values::<Value>() {
+        let entry = entry.map_err(lua_error)?;
+        let Value::Table(t) = &entry else {
+            return Err(bad_arg(
+                1,
+                "subscriptions",
+                "a list of { filter, qos } tables",
+                &entry,
+            ));
+        };
+        let filter = filter(&t.raw_get(1).map_err(lua_error)?, 1)?;
+        let qos = qos_arg(&t.raw_get(2).map_err(lua_error)?, 2)?;
+        let handler: Value = t.raw_get(3).map_err(lua_error)?;
+        let claim = handler
+            .as_boolean()
+            .unwrap_or(false)
+            .then_some(Claim::Handler);
+        out.push((filter, qos, claim));
+    }
+    if out.is_empty() {
+        return Err(bad_arg(
+            1,
+            "subscriptions",
+            "a non-empty list of { filter, qos } tables",
+            v,
+        ));
+    }
+    Ok(out)
 }
 
 /// A wait in seconds; nil means no bound.

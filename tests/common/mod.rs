@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use copper_mqtt::actors::{ClientHandle, Message};
+use copper_mqtt::actors::{ClientHandle, Lane, Message};
 use copper_mqtt::options::ConnectOptions;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -139,7 +139,7 @@ impl Drop for Broker {
 /// The next message, within `secs`.
 pub fn next(client: &ClientHandle, secs: u64) -> Message {
     client
-        .take(Duration::from_secs(secs))
+        .take(&[Lane::Client], Duration::from_secs(secs))
         .expect("take")
         .unwrap_or_else(|| panic!("no message within {secs} s"))
 }

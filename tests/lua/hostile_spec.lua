@@ -99,7 +99,7 @@ describe("hostile input", function()
         end
         refuses("subscribe", client.subscribe, client, nil)
         refuses("unsubscribe", client.unsubscribe, client, nil)
-        for _, qos in ipairs({ 3, -1, "x", "1", 1.5, NAN, INF, {}, true }) do
+        for _, qos in ipairs({ 3, -1, "x", "1", 1.5, NAN, INF, { qos = 3 }, { bogus = 1 }, true }) do
             refuses("subscribe", client.subscribe, client, "a", qos)
         end
     end)
@@ -111,7 +111,6 @@ describe("hostile input", function()
         for _, fn in ipairs({ 42, "f", {}, true }) do
             refuses("listen", client.listen, client, fn)
         end
-        refuses("listen", client.listen, client, nil)
     end)
 
     it("methods called without their client say how to call them", function()

@@ -390,6 +390,7 @@ impl Driver {
                 retain: p.retain,
                 dup: p.dup,
                 subscription: None,
+                route: None,
             },
             ack,
         }))

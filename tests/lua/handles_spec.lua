@@ -1,0 +1,178 @@
+-- Subscription handles and per-subscription handlers: the per-subscription mailboxes,
+-- exposed, and the routing rule between them and the client-wide receive.
+local mqtt = require("mqtt")
+local Broker = require("support.broker")
+
+describe("subscription handles and handlers", function()
+    local broker = Broker.per_suite({ deny = { "secret/#" }, conf = { "log_type all" } })
+    local client, other
+
+    before_each(function()
+        client = mqtt.connect("127.0.0.1", broker:options())
+        other = mqtt.connect("127.0.0.1", broker:options())
+    end)
+
+    after_each(function()
+        client:disconnect()
+        other:disconnect()
+    end)
+
+    it("subscribe returns a Subscription with its filter and granted QoS", function()
+        local sub = client:subscribe("h/info", { qos = 2 })
+        assert.are.equal("h/info", sub.filter)
+        assert.are.equal(2, sub.qos)
+        assert.are.equal("mqtt.Subscription(h/info, qos 2)", tostring(sub))
+        local ok, err = pcall(client.subscribe, client, "h/x", { qos = 1, speed = 9 })
+        assert.is_false(ok)
+        assert.matches('mqtt.subscribe: unknown option "speed"', err, 1, true)
+        ok, err = pcall(client.subscribe, client, "h/x", 1, "not a function")
+        assert.is_false(ok)
+        assert.matches("mqtt.subscribe: bad argument #3 'handler'", err, 1, true)
+    end)
+
+    it("dispatches a handler subscription's messages to its handler, not to receive()", function()
+        local got = {}
+        client:subscribe("h/#", 1, function(msg)
+            got[#got + 1] = msg.topic .. "=" .. msg.payload .. " via " .. msg.subscription
+        end)
+        other:publish("h/a", "1", { qos = 1 })
+        other:publish("h/b", "2", { qos = 1 })
+        while #got < 2 and client:dispatch(5) > 0 do
+        end
+        assert.are.same({ "h/a=1 via h/#", "h/b=2 via h/#" }, got)
+        assert.is_nil(client:receive(0))
+    end)
+
+    it("gives a message once to every claiming subscription, and none to receive()", function()
+        local handled = 0
+        client:subscribe("a/#", 1, function() handled = handled + 1 end)
+        local handle = client:subscribe("a/+", 1)
+        assert.is_nil(handle:receive(0)) -- reading through the handle claims its messages
+        other:publish("a/x", "m", { qos = 1 })
+        local msg = handle:receive(5)
+        assert.are.equal("a/x", msg.topic)
+        assert.are.equal("a/+", msg.subscription)
+        assert.are.equal(1, client:dispatch(5))
+        assert.are.equal(1, handled)
+        assert.is_nil(client:receive(0.2))
+    end)
+
+    it("leaves messages no subscription claims to receive() and listen(fn)", function()
+        client:subscribe("plain/#")
+        other:publish("plain/x", "p")
+        local msg = client:receive(5)
+        assert.are.equal("p", msg.payload)
+        assert.are.equal("plain/#", msg.subscription)
+    end)
+
+    it("listen(fn) dispatches to handlers and gives the rest to fn, in arrival order", function()
+        local order = {}
+        client:subscribe("mix/h", 1, function(msg) order[#order + 1] = "handler:" .. msg.payload end)
+        client:subscribe("mix/plain", 1)
+        other:publish("mix/plain", "1", { qos = 1 })
+        other:publish("mix/h", "2", { qos = 1 })
+        other:publish("mix/plain", "3", { qos = 1 })
+        other:publish("mix/plain", "stop", { qos = 1 })
+        client:listen(function(msg)
+            order[#order + 1] = "fn:" .. msg.payload
+            if msg.payload == "stop" then
+                return false
+            end
+        end)
+        assert.are.same({ "fn:1", "handler:2", "fn:3", "fn:stop" }, order)
+    end)
+
+    it("listen() without a function runs handlers until the client closes", function()
+        local seen = 0
+        client:subscribe("only/h", 1, function()
+            seen = seen + 1
+            client:disconnect()
+        end)
+        other:publish("only/h", "x", { qos = 1 })
+        client:listen()
+        assert.are.equal(1, seen)
+        client = mqtt.connect("127.0.0.1", broker:options()) -- for after_each
+    end)
+
+    it("propagates a handler's error out of listen and dispatch", function()
+        client:subscribe("boom", 1, function() error("handler broke") end)
+        other:publish("boom", "x", { qos = 1 })
+        local ok, err = pcall(client.dispatch, client, 5)
+        assert.is_false(ok)
+        assert.matches("handler broke", err, 1, true)
+        other:publish("boom", "y", { qos = 1 })
+        ok, err = pcall(client.listen, client)
+        assert.is_false(ok)
+        assert.matches("handler broke", err, 1, true)
+    end)
+
+    it("a handle's first read takes the messages already waiting for it", function()
+        other:publish("ret/a", "kept", { qos = 1, retain = true })
+        local sub = client:subscribe("ret/#", 1)
+        -- The retained message arrived before anything read through the handle.
+        local msg = sub:receive(5)
+        assert.are.equal("kept", msg.payload)
+        assert.is_true(msg.retain)
+        other:publish("ret/a", "", { qos = 1, retain = true })
+    end)
+
+    it("sub:listen stops on false, and sub:unsubscribe ends the subscription", function()
+        local sub = client:subscribe("l/#", 1)
+        for i = 1, 3 do
+            other:publish("l/x", tostring(i), { qos = 1 })
+        end
+        local got = {}
+        sub:listen(function(msg)
+            got[#got + 1] = msg.payload
+            return msg.payload ~= "2"
+        end)
+        assert.are.same({ "1", "2" }, got)
+        assert.are.equal("3", sub:receive(5).payload)
+        sub:unsubscribe()
+        other:publish("l/x", "late", { qos = 1 })
+        client:subscribe("l/marker", 1)
+        other:publish("l/marker", "end", { qos = 1 })
+        assert.are.equal("end", client:receive(5).payload)
+    end)
+
+    it("routes a shared subscription by the filter after $share/<group>/", function()
+        local got
+        client:subscribe("$share/g/s/#", 1, function(msg) got = msg end)
+        other:publish("s/x", "shared", { qos = 1 })
+        client:dispatch(5)
+        assert.are.equal("shared", got.payload)
+        assert.are.equal("$share/g/s/#", got.subscription)
+    end)
+
+    it("subscribe_many subscribes in one SUBSCRIBE packet and names each refused filter", function()
+        local handled
+        local subs = client:subscribe_many({
+            { "many/a", 0 },
+            { "many/b", 1 },
+            { "many/c", 2, function(msg) handled = msg.payload end },
+        })
+        assert.are.equal(3, #subs)
+        assert.are.same({ 0, 1, 2 }, { subs[1].qos, subs[2].qos, subs[3].qos })
+        other:publish("many/c", "c", { qos = 1 })
+        client:dispatch(5)
+        assert.are.equal("c", handled)
+        local log = assert(io.open(broker.dir .. "/log")):read("a")
+        local packets, at = 0, 1
+        local needle = "Received SUBSCRIBE from " .. client:client_id()
+        while true do
+            local found = log:find(needle, at, true)
+            if not found then break end
+            packets, at = packets + 1, found + 1
+        end
+        assert.are.equal(1, packets)
+
+        local ok, err = pcall(client.subscribe_many, client, {
+            { "secret/a", 1 }, { "open/a", 1 }, { "secret/b", 0 },
+        })
+        assert.is_false(ok)
+        assert.matches('mqtt.subscribe_many: the broker refused the subscriptions to ["secret/a", "secret/b"]', err, 1, true)
+        ok, err = pcall(client.subscribe_many, client, {})
+        assert.is_false(ok)
+        assert.matches("mqtt.subscribe_many: bad argument #1", err, 1, true)
+    end)
+end)
