@@ -11,6 +11,15 @@ local mqtt = {
     version = native.version,
 }
 
+--- Configures the library's log: `{ level = "info", format = "pretty" | "json", file = path }`.
+-- By default warnings and errors go to stderr; `MQTT_LOG` (an EnvFilter) sets the start level.
+function mqtt.log(options)
+    local ok, err = native.log(options)
+    if not ok then
+        error(err, 2)
+    end
+end
+
 local Client = {}
 Client.__index = Client
 Client.__name = "mqtt.Client"

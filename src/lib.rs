@@ -7,12 +7,14 @@
 //! - [`actors`]: the connection, router and façade actors, the mailboxes the Lua side reads,
 //!   and the background System they run on.
 //! - [`lua`]: the module entry point and the userdata a script sees.
+//! - [`telemetry`]: the tracing subscriber (`mqtt.log`, `MQTT_LOG`).
 //! - [`error`]: the crate's one error type.
 
 pub mod actors;
 pub mod error;
 pub mod lua;
 pub mod options;
+pub mod telemetry;
 pub mod topic;
 
 pub use error::{Error, Result};

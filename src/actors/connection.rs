@@ -316,6 +316,7 @@ impl ConnectionActor {
             .filter_map(|e| Some((TopicFilter::new(e.key().as_str()).ok()?, *e.value())))
             .collect();
         info!(
+            client_id = %self.shared.client_id,
             count = active.len(),
             "re-subscribing after a reconnect without a session"
         );
@@ -335,7 +336,7 @@ impl ConnectionActor {
         for ((filter, _, id), code) in pending.filters.into_iter().zip(granted) {
             match code {
                 Some(qos) => {
-                    info!(filter = filter.as_str(), qos = qos.as_u8(), "subscribed");
+                    info!(client_id = %self.shared.client_id, filter = filter.as_str(), qos = qos.as_u8(), "subscribed");
                     self.shared
                         .subscriptions
                         .insert(filter.as_str().to_owned(), qos);
@@ -343,7 +344,9 @@ impl ConnectionActor {
                         self.router.do_send(Register { filter, id });
                     }
                 }
-                None => warn!(filter = filter.as_str(), "subscription refused"),
+                None => {
+                    warn!(client_id = %self.shared.client_id, filter = filter.as_str(), "subscription refused")
+                }
             }
             outcomes.push(code);
         }

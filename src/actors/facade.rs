@@ -32,7 +32,12 @@ impl FacadeActor {
     ) -> Addr<FacadeActor> {
         let facade = Context::<FacadeActor>::new();
         let connection = Context::<ConnectionActor>::new();
-        let router = RouterActor::new(mailbox.clone(), connection.address().recipient()).start();
+        let router = RouterActor::new(
+            mailbox.clone(),
+            connection.address().recipient(),
+            opts.client_id.clone(),
+        )
+        .start();
         let (link, events) = v4::open(opts);
         let connection_addr = connection.run(ConnectionActor::new(
             Box::new(link),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient, WrapFuture};
 use rustc_hash::FxHashMap;
-use tracing::{debug, trace};
+use tracing::{debug, info, trace, warn};
 
 use super::mailbox::{Mailbox, Matched, SubscriptionId};
 use super::messages::{AckToken, Acknowledge, Message, Register, Route, Unregister};
@@ -29,12 +29,18 @@ pub struct RouterActor {
     held: VecDeque<(Message, Vec<Matched>, AckToken)>,
     /// Where acknowledgements go once the mailbox holds the message.
     acks: Recipient<Acknowledge>,
+    /// For the log.
+    client_id: String,
+    /// Whether QoS 0 messages are being dropped, so the log says so once per episode.
+    dropping: bool,
 }
 
 impl RouterActor {
     /// A router with no subscriptions, delivering into `mailbox`.
-    pub fn new(mailbox: Arc<Mailbox>, acks: Recipient<Acknowledge>) -> Self {
+    pub fn new(mailbox: Arc<Mailbox>, acks: Recipient<Acknowledge>, client_id: String) -> Self {
         Self {
+            client_id,
+            dropping: false,
             trie: TopicTrie::new(),
             filters: FxHashMap::default(),
             matched: Vec::new(),
@@ -128,6 +134,10 @@ impl RouterActor {
                     if let Some(token) = ack {
                         self.acks.do_send(Acknowledge(token));
                     }
+                    if self.dropping {
+                        self.dropping = false;
+                        info!(client_id = %self.client_id, dropped = self.mailbox.dropped(), "mailbox has room again");
+                    }
                     return;
                 }
                 Err(message) => message,
@@ -138,7 +148,11 @@ impl RouterActor {
         match ack {
             None => {
                 self.mailbox.count_drop();
-                debug!(topic = %refused.topic, "mailbox full: QoS 0 message dropped");
+                if !self.dropping {
+                    self.dropping = true;
+                    warn!(client_id = %self.client_id, "mailbox full: dropping QoS 0 messages");
+                }
+                debug!(topic = %refused.topic, bytes = refused.payload.len(), "QoS 0 message dropped");
             }
             Some(token) => {
                 let first = self.held.is_empty();

@@ -8,12 +8,14 @@ use mlua::{Lua, Table, Value};
 use crate::actors::Claim;
 use crate::error::{Error, Result};
 use crate::options::{self, expect, ConnectOptions, PublishOptions, QoS, Reconnect, Will};
+use crate::telemetry::{Format, LogConfig};
 use crate::topic::{TopicFilter, TopicName};
 
 /// The option names `mqtt.connect` knows, for the unknown-option message.
 const CONNECT_KEYS: &str = "port, client_id, username, password, keep_alive, clean_session, \
      timeout, capacity, will, reconnect";
 const RECONNECT_KEYS: &str = "min_delay, max_delay, max_attempts";
+const LOG_KEYS: &str = "level, format, file";
 const WILL_KEYS: &str = "topic, payload, qos, retain";
 const PUBLISH_KEYS: &str = "qos, retain";
 
@@ -335,6 +337,34 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
     }
     o.check()?;
     Ok(o)
+}
+
+/// `mqtt.log`'s options: `{ level = "info", format = "pretty" | "json", file = path }`.
+///
+/// # Errors
+/// `BadArgument`, `BadOption` or `UnknownOption`.
+pub fn log_options(v: &Value) -> Result<LogConfig> {
+    let mut cfg = LogConfig::default();
+    for (name, value) in option_pairs(v, 1, LOG_KEYS)? {
+        match name.as_str() {
+            "level" => cfg.filter = text_option(&name, &value)?,
+            "format" => {
+                cfg.format = match text_option(&name, &value)?.as_str() {
+                    "pretty" => Format::Pretty,
+                    "json" => Format::Json,
+                    _ => return Err(bad_option(&name, "\"pretty\" or \"json\"", &value)),
+                }
+            }
+            "file" => cfg.file = Some(text_option(&name, &value)?.into()),
+            _ => {
+                return Err(Error::UnknownOption {
+                    name,
+                    known: LOG_KEYS,
+                })
+            }
+        }
+    }
+    Ok(cfg)
 }
 
 fn reconnect(v: &Value) -> Result<Option<Reconnect>> {

@@ -3,15 +3,16 @@
 use mlua::{Lua, Table, Value};
 
 use super::client::LuaClient;
-use super::convert::guard;
+use super::convert::{self, guard};
 
-/// Builds the exports: `connect`, `QoS`, `version`, `topic` and `router`.
+/// Builds the exports: `connect`, `QoS`, `version`, `log`, `topic` and `router`.
 ///
 /// # Errors
 /// Only when Lua cannot allocate.
 #[cfg_attr(feature = "module", mlua::lua_module)]
 pub fn copper_mqtt(lua: &Lua) -> mlua::Result<Table> {
     pin_library();
+    crate::telemetry::init();
     let exports = lua.create_table()?;
     exports.set(
         "connect",
@@ -25,6 +26,14 @@ pub fn copper_mqtt(lua: &Lua) -> mlua::Result<Table> {
     qos.set("EXACTLY_ONCE", 2)?;
     exports.set("QoS", qos)?;
     exports.set("version", env!("CARGO_PKG_VERSION"))?;
+    exports.set(
+        "log",
+        lua.create_function(|_, opts: Value| {
+            guard("mqtt.log", || {
+                crate::telemetry::configure(&convert::log_options(&opts)?).map(|()| true)
+            })
+        })?,
+    )?;
     super::topic::register(lua, &exports)?;
     Ok(exports)
 }

@@ -33,6 +33,7 @@ pub struct Driver {
     /// How to reconnect; `None`: a lost connection ends the link.
     reconnect: Option<Reconnect>,
     backoff: Backoff,
+    client_id: String,
     host: String,
     port: u16,
     addr: String,
@@ -78,6 +79,7 @@ impl Driver {
             outgoing,
             reconnect: opts.reconnect,
             backoff: Backoff::new(policy.min_delay, policy.max_delay, seed),
+            client_id: opts.client_id.clone(),
             host: opts.host.clone(),
             port: opts.port,
             addr: opts.addr(),
@@ -97,7 +99,7 @@ impl Driver {
 
     /// The stream of events; the driver lives inside it.
     pub fn into_events(self) -> NetEvents {
-        let span = tracing::info_span!("link", broker = %self.addr);
+        let span = tracing::info_span!("link", client_id = %self.client_id, broker = %self.addr);
         let events = futures_util::stream::unfold(self, move |mut d| {
             let span = span.clone();
             async move {
@@ -115,9 +117,9 @@ impl Driver {
             }
             if self.retry {
                 let delay = self.backoff.next_delay();
-                debug!(
+                info!(
                     delay_ms = delay.as_millis() as u64,
-                    attempt = self.failures + 1,
+                    attempt = self.failures,
                     "reconnecting after a delay"
                 );
                 tokio::time::sleep(delay).await;
