@@ -12,8 +12,10 @@ read -r port _ < <(bash tests/support/broker.sh start "$COPPER_TEST_ROOT/broker"
 echo "== mosquitto on 127.0.0.1:$port; running examples/quickstart.lua"
 
 # Lay the module out as a user would: mqtt/init.lua on package.path, the library on cpath.
+# target/lua: mqtt -> this checkout (init.lua), copper_mqtt.so -> the release build.
+release="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
 mkdir -p target/lua
 ln -sfn ../.. target/lua/mqtt
-ln -sfn ../release/libcopper_mqtt.so target/lua/copper_mqtt.so
+ln -sfn "$release/libcopper_mqtt.so" target/lua/copper_mqtt.so
 MQTT_PORT=$port LUA_PATH="./target/lua/?/init.lua;;" LUA_CPATH="./target/lua/?.so;;" \
   timeout 30 lua5.4 examples/quickstart.lua

@@ -26,7 +26,9 @@ echo "== cargo build --release (the module lua5.4 and CopperMoon load)"
 cargo build --release
 
 echo "== busted (lua5.4)"
+# target/lua: mqtt -> this checkout (init.lua), copper_mqtt.so -> the release build.
+release="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
 mkdir -p target/lua
 ln -sfn ../.. target/lua/mqtt
-ln -sfn ../release/libcopper_mqtt.so target/lua/copper_mqtt.so
+ln -sfn "$release/libcopper_mqtt.so" target/lua/copper_mqtt.so
 lua5.4 "$(command -v busted)" "$@"

@@ -131,7 +131,7 @@ describe("the client's lifecycle", function()
             local child = Process.spawn(([[
                 local ok, how, code = os.execute(%q)
                 io.stdout:write(how, " ", code, "\n")
-            ]]):format(("%s target/release/libcopper_mqtt.so %s %d"):format(host, script, broker.port)))
+            ]]):format(("%s target/lua/copper_mqtt.so %s %d"):format(host, script, broker.port)))
             assert.are.equal(0, child:wait_exit(15), child:output())
             assert.are.equal("exit 0\n", child:output())
         end

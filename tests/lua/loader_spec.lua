@@ -15,7 +15,7 @@ describe("the CopperMoon layout", function()
         local pkg = project .. "/harbor_modules/mqtt"
         sh(("mkdir -p %s/native"):format(pkg))
         sh(("cp init.lua harbor.toml %s/"):format(pkg))
-        sh(("cp target/release/libcopper_mqtt.so %s/native/"):format(pkg))
+        sh(("cp -L target/lua/copper_mqtt.so %s/native/libcopper_mqtt.so"):format(pkg))
         local app = assert(io.open(project .. "/app.lua", "w"))
         app:write(([[
             assert(package.loadlib == nil and debug == nil, "the loader did not sandbox")
