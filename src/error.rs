@@ -26,10 +26,14 @@ pub enum Error {
     },
     #[error("unknown option {name:?} (known options: {known})")]
     UnknownOption { name: String, known: &'static str },
+    #[error("bad connect string {text:?}: {why}")]
+    BadConnectString { text: String, why: String },
     #[error("could not resolve host {host:?}: {why}")]
     UnknownHost { host: String, why: String },
     #[error("could not connect to {addr}: {why}")]
     Unreachable { addr: String, why: String },
+    #[error("could not connect to any server: {0}")]
+    NoServer(String),
     #[error("no answer from {addr} within {secs} s")]
     ConnectTimeout { addr: String, secs: f64 },
     #[error("the broker at {addr} refused the connection: {reason}")]

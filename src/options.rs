@@ -57,11 +57,159 @@ impl Default for Reconnect {
     }
 }
 
+/// How a client reaches a broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    /// MQTT over WebSocket, at this path.
+    WebSocket {
+        path: String,
+    },
+}
+
+/// One broker to try: from a host name or a connect string such as
+/// `mqtt://user:pass@host:1883` or `ws://host:9001/mqtt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    pub transport: Transport,
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Server {
+    /// A plain TCP server.
+    pub fn tcp(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            transport: Transport::Tcp,
+            host: host.into(),
+            port,
+            username: None,
+            password: None,
+        }
+    }
+
+    /// Parses a connect string, or takes a bare host name on port 1883.
+    ///
+    /// # Errors
+    /// What is wrong with it, worded for a message.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let Some((scheme, rest)) = text.split_once("://") else {
+            return Ok(Self::tcp(text, 1883));
+        };
+        let (transport, default_port) = match scheme.to_ascii_lowercase().as_str() {
+            "mqtt" | "tcp" => (Transport::Tcp, 1883),
+            "ws" => (
+                Transport::WebSocket {
+                    path: String::new(),
+                },
+                80,
+            ),
+            "mqtts" | "ssl" | "wss" => {
+                return Err(format!(
+                    "{scheme}:// needs TLS, which this version does not support yet"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "unknown scheme {scheme:?} (expected mqtt://, ws://)"
+                ))
+            }
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let (userinfo, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        let (host, port) = split_host_port(hostport)?;
+        if host.is_empty() {
+            return Err("no host".into());
+        }
+        let port = match port {
+            None => default_port,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("bad port {p:?}"))?,
+        };
+        let transport = match transport {
+            Transport::WebSocket { .. } => Transport::WebSocket {
+                path: if path.is_empty() {
+                    "/".into()
+                } else {
+                    path.into()
+                },
+            },
+            Transport::Tcp if !path.is_empty() && path != "/" => {
+                return Err(format!("a path ({path:?}) is only for ws:// servers"))
+            }
+            tcp => tcp,
+        };
+        let (username, password) = match userinfo {
+            None => (None, None),
+            Some(u) => match u.split_once(':') {
+                Some((user, pass)) => (Some(user.to_string()), Some(pass.to_string())),
+                None => (Some(u.to_string()), None),
+            },
+        };
+        Ok(Self {
+            transport,
+            host: host.to_string(),
+            port,
+            username,
+            password,
+        })
+    }
+
+    /// `host:port`, for messages.
+    pub fn addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The WebSocket URL, for a WebSocket server.
+    pub fn url(&self) -> Option<String> {
+        match &self.transport {
+            Transport::Tcp => None,
+            Transport::WebSocket { path } => Some(format!("ws://{}{}", self.addr(), path)),
+        }
+    }
+}
+
+fn split_host_port(hostport: &str) -> Result<(&str, Option<&str>), String> {
+    if let Some(rest) = hostport.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| "an IPv6 address needs its closing ']'".to_string())?;
+        return match after.strip_prefix(':') {
+            Some(port) => Ok((host, Some(port))),
+            None if after.is_empty() => Ok((host, None)),
+            None => Err(format!("unexpected {after:?} after the address")),
+        };
+    }
+    Ok(match hostport.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (hostport, None),
+    })
+}
+
 /// Everything `mqtt.connect` needs, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectOptions {
+    /// The broker, or the first of them.
     pub host: String,
     pub port: u16,
+    pub transport: Transport,
+    /// More brokers, tried in turn after the first on connect and on every reconnect.
+    pub servers: Vec<Server>,
     pub client_id: String,
     pub username: Option<String>,
     pub password: Option<String>,
@@ -83,6 +231,8 @@ impl ConnectOptions {
         Self {
             host: host.into(),
             port: 1883,
+            transport: Transport::Tcp,
+            servers: Vec::new(),
             client_id: generate_client_id(),
             username: None,
             password: None,
@@ -97,11 +247,33 @@ impl ConnectOptions {
 
     /// `host:port`, for messages.
     pub fn addr(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
+        self.primary().addr()
+    }
+
+    /// The first broker, with the options' credentials.
+    pub fn primary(&self) -> Server {
+        Server {
+            transport: self.transport.clone(),
+            host: self.host.clone(),
+            port: self.port,
+            username: self.username.clone(),
+            password: self.password.clone(),
         }
+    }
+
+    /// Every broker to try, in order; the options' credentials stand in for those a
+    /// connect string leaves out.
+    pub fn all_servers(&self) -> Vec<Server> {
+        let mut all = vec![self.primary()];
+        for s in &self.servers {
+            let mut s = s.clone();
+            if s.username.is_none() {
+                s.username = self.username.clone();
+                s.password = self.password.clone();
+            }
+            all.push(s);
+        }
+        all
     }
 
     /// Checks the rules that concern several options at once.
@@ -296,6 +468,48 @@ mod tests {
         o.clean_session = false;
         let err = o.check().unwrap_err().to_string();
         assert!(err.contains("'client_id'"), "{err}");
+    }
+
+    #[test]
+    fn connect_strings_give_scheme_credentials_host_port_and_path() {
+        let s = Server::parse("mqtt://user:pa:ss@broker.example:1884").unwrap();
+        assert_eq!((s.host.as_str(), s.port), ("broker.example", 1884));
+        assert_eq!(
+            (s.username.as_deref(), s.password.as_deref()),
+            (Some("user"), Some("pa:ss"))
+        );
+        assert_eq!(s.transport, Transport::Tcp);
+        assert_eq!(Server::parse("mqtt://h").unwrap().port, 1883);
+        assert_eq!(Server::parse("h").unwrap(), Server::tcp("h", 1883));
+        let ws = Server::parse("ws://h:9001/mqtt").unwrap();
+        assert_eq!(
+            ws.transport,
+            Transport::WebSocket {
+                path: "/mqtt".into()
+            }
+        );
+        assert_eq!(ws.url().as_deref(), Some("ws://h:9001/mqtt"));
+        let v6 = Server::parse("mqtt://[::1]:1883").unwrap();
+        assert_eq!(
+            (v6.host.as_str(), v6.addr()),
+            ("::1", "[::1]:1883".to_string())
+        );
+    }
+
+    #[test]
+    fn bad_connect_strings_say_what_is_wrong() {
+        for (text, want) in [
+            ("mqtts://h", "needs TLS"),
+            ("gopher://h", "unknown scheme"),
+            ("mqtt://h:0", "bad port"),
+            ("mqtt://h:99999", "bad port"),
+            ("mqtt://:1883", "no host"),
+            ("mqtt://h/path", "only for ws://"),
+            ("mqtt://[::1", "closing ']'"),
+        ] {
+            let err = Server::parse(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -233,3 +233,23 @@ fn closed_clients_free_their_sockets() {
         fds()
     );
 }
+
+/// A burst of 10,000 QoS 1 messages arrives whole: acknowledgements that do not fit
+/// rumqttc's request queue wait their turn instead of being lost (a lost PUBACK stalls
+/// the broker's in-flight window for the client).
+#[test]
+fn a_burst_of_qos1_messages_arrives_whole() {
+    let broker = Broker::start();
+    let mut o = broker.options();
+    o.capacity = 20_000;
+    let sub = ClientHandle::connect(o).unwrap();
+    sub.subscribe(filter("burst/#"), QoS::AtLeastOnce).unwrap();
+    let publisher = broker.client();
+    for i in 0..10_000u32 {
+        publish(&publisher, "burst/x", &i.to_be_bytes(), QoS::AtLeastOnce);
+    }
+    publisher.flush(Duration::from_secs(30)).unwrap();
+    for i in 0..10_000u32 {
+        assert_eq!(&next(&sub, 10).payload[..], &i.to_be_bytes(), "message {i}");
+    }
+}

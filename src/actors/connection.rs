@@ -127,7 +127,7 @@ impl StreamHandler<NetEvent> for ConnectionActor {
     fn handle(&mut self, event: NetEvent, ctx: &mut Context<Self>) {
         match event {
             NetEvent::Publish(route) => self.router.do_send(route),
-            NetEvent::PublishSent { .. } | NetEvent::PublishAcked { .. } => {
+            NetEvent::PublishSent { .. } | NetEvent::PublishAcked { .. } | NetEvent::AckSent => {
                 self.pump();
                 self.disconnect_when_drained(ctx);
             }

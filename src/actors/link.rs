@@ -25,6 +25,8 @@ pub enum NetEvent {
     PublishSent { pkid: u16 },
     /// A QoS 1 or 2 PUBLISH of ours completed (PUBACK or PUBCOMP).
     PublishAcked { pkid: u16 },
+    /// An acknowledgement of a received message went out: rumqttc's queue has room again.
+    AckSent,
     /// A SUBSCRIBE went out.
     SubscribeSent { pkid: u16 },
     /// The broker answered a SUBSCRIBE; `None` marks a refused filter (0x80).
@@ -55,7 +57,8 @@ pub trait Link {
         opts: PublishOptions,
         confirm: Option<Reply<()>>,
     ) -> usize;
-    /// Moves held publishes into the send queue as far as it can; returns how many moved.
+    /// Moves held acknowledgements and publishes into the send queue as far as it can;
+    /// returns how many publishes moved.
     fn pump(&mut self) -> usize;
     /// Publishes not complete yet: held, queued, or waiting for the broker's acknowledgement.
     fn unfinished(&self) -> usize;

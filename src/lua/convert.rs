@@ -7,13 +7,13 @@ use mlua::{Lua, Table, Value};
 
 use crate::actors::Claim;
 use crate::error::{Error, Result};
-use crate::options::{self, expect, ConnectOptions, PublishOptions, QoS, Reconnect, Will};
+use crate::options::{self, expect, ConnectOptions, PublishOptions, QoS, Reconnect, Server, Will};
 use crate::telemetry::{Format, LogConfig};
 use crate::topic::{TopicFilter, TopicName};
 
 /// The option names `mqtt.connect` knows, for the unknown-option message.
 const CONNECT_KEYS: &str = "port, client_id, username, password, keep_alive, clean_session, \
-     timeout, capacity, will, reconnect";
+     timeout, capacity, will, reconnect, servers";
 const RECONNECT_KEYS: &str = "min_delay, max_delay, max_attempts";
 const LOG_KEYS: &str = "level, format, file";
 const WILL_KEYS: &str = "topic, payload, qos, retain";
@@ -305,12 +305,25 @@ pub fn publish_options(v: &Value, position: usize) -> Result<PublishOptions> {
 /// # Errors
 /// `BadArgument`, `BadOption` or `UnknownOption`, naming the value.
 pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectOptions> {
-    let host = match host {
+    const HOST: &str = "a host name, an address or a connect string (mqtt://, ws://)";
+    let text = match host {
         Value::String(s) if !s.as_bytes().is_empty() => s.to_str().map(|s| s.to_string()).ok(),
-        _ => None,
+        Value::Nil => None,
+        _ => return Err(bad_arg(1, "host", HOST, host)),
+    };
+    let mut o = ConnectOptions::new("");
+    let mut named = false;
+    if let Some(text) = text {
+        let server = Server::parse(&text).map_err(|why| Error::BadConnectString { text, why })?;
+        o.host = server.host;
+        o.port = server.port;
+        o.transport = server.transport;
+        o.username = server.username;
+        o.password = server.password;
+        named = true;
+    } else if !matches!(host, Value::Nil) {
+        return Err(bad_arg(1, "host", HOST, host));
     }
-    .ok_or_else(|| bad_arg(1, "host", "a host name or address", host))?;
-    let mut o = ConnectOptions::new(host);
     for (name, v) in option_pairs(opts, 2, CONNECT_KEYS)? {
         match name.as_str() {
             "port" => o.port = number_option(&name, &v, options::port, expect::PORT)?,
@@ -327,6 +340,7 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
             }
             "will" => o.will = Some(will(lua, &v)?),
             "reconnect" => o.reconnect = reconnect(&v)?,
+            "servers" => o.servers = servers(&v)?,
             _ => {
                 return Err(Error::UnknownOption {
                     name,
@@ -335,8 +349,42 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
             }
         }
     }
+    if !named {
+        // No host argument: the first of `servers` takes its place.
+        if o.servers.is_empty() {
+            return Err(bad_arg(1, "host", HOST, host));
+        }
+        let first = o.servers.remove(0);
+        o.host = first.host;
+        o.port = first.port;
+        o.transport = first.transport;
+        if o.username.is_none() {
+            o.username = first.username;
+            o.password = first.password;
+        }
+    }
     o.check()?;
     Ok(o)
+}
+
+fn servers(v: &Value) -> Result<Vec<Server>> {
+    const LIST: &str = "a list of connect strings such as \"mqtt://host:1883\"";
+    let Value::Table(list) = v else {
+        return Err(bad_option("servers", LIST, v));
+    };
+    let mut out = Vec::new();
+    for entry in list.sequence_values::<Value>() {
+        let entry = entry.map_err(lua_error)?;
+        let Value::String(s) = &entry else {
+            return Err(bad_option("servers", LIST, &entry));
+        };
+        let text = s.to_string_lossy();
+        out.push(Server::parse(&text).map_err(|why| Error::BadConnectString { text, why })?);
+    }
+    if out.is_empty() {
+        return Err(bad_option("servers", LIST, v));
+    }
+    Ok(out)
 }
 
 /// `mqtt.log`'s options: `{ level = "info", format = "pretty" | "json", file = path }`.

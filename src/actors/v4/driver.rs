@@ -17,13 +17,13 @@ use rustc_hash::FxHashSet;
 use tokio::time::Instant;
 use tracing::{debug, info, warn, Instrument};
 
-use super::link::from_rumqttc;
+use super::link::{from_rumqttc, mqtt_options};
 use super::outgoing::Outgoing;
 use crate::actors::backoff::Backoff;
 use crate::actors::link::{NetEvent, NetEvents};
 use crate::actors::messages::{AckToken, Message, Route};
 use crate::error::Error;
-use crate::options::{splitmix64, ConnectOptions, QoS, Reconnect};
+use crate::options::{splitmix64, ConnectOptions, QoS, Reconnect, Server};
 
 /// The event loop of one link and what it remembers between polls.
 pub struct Driver {
@@ -34,8 +34,12 @@ pub struct Driver {
     reconnect: Option<Reconnect>,
     backoff: Backoff,
     client_id: String,
-    host: String,
-    port: u16,
+    /// What the rumqttc options of each server are built from.
+    opts: ConnectOptions,
+    /// The brokers to try, in turn.
+    servers: Vec<Server>,
+    /// The one tried last.
+    current: usize,
     addr: String,
     timeout: Duration,
     keep_alive: Duration,
@@ -80,8 +84,9 @@ impl Driver {
             reconnect: opts.reconnect,
             backoff: Backoff::new(policy.min_delay, policy.max_delay, seed),
             client_id: opts.client_id.clone(),
-            host: opts.host.clone(),
-            port: opts.port,
+            opts: opts.clone(),
+            servers: opts.all_servers(),
+            current: 0,
             addr: opts.addr(),
             timeout: opts.timeout,
             keep_alive: opts.keep_alive,
@@ -99,7 +104,9 @@ impl Driver {
 
     /// The stream of events; the driver lives inside it.
     pub fn into_events(self) -> NetEvents {
-        let span = tracing::info_span!("link", client_id = %self.client_id, broker = %self.addr);
+        // At error level so that it is recorded whatever the filter: every event of the link,
+        // warnings included, then carries client_id and broker.
+        let span = tracing::error_span!("link", client_id = %self.client_id, broker = %self.addr);
         let events = futures_util::stream::unfold(self, move |mut d| {
             let span = span.clone();
             async move {
@@ -176,19 +183,48 @@ impl Driver {
         self.keep_alive * 2 / 5
     }
 
-    /// The first connection: a name lookup, then TCP and CONNACK, all within the timeout.
+    /// Points the event loop at the next server.
+    fn next_server(&mut self) {
+        if self.servers.len() > 1 {
+            self.current = (self.current + 1) % self.servers.len();
+            let server = &self.servers[self.current];
+            self.eventloop.mqtt_options = mqtt_options(&self.opts, server);
+            self.addr = server.addr();
+        }
+    }
+
+    /// The first connection: each server in turn, each within the timeout.
     async fn first_connect(&mut self) -> Result<Event, Error> {
+        let mut failures = Vec::new();
+        for _ in 0..self.servers.len() {
+            match self.connect_once().await {
+                Ok(event) => return Ok(event),
+                Err(e) if self.servers.len() == 1 => return Err(e),
+                Err(e) => {
+                    warn!(broker = %self.addr, error = %e, "server unavailable; trying the next");
+                    failures.push(e.to_string());
+                    self.next_server();
+                }
+            }
+        }
+        Err(Error::NoServer(failures.join("; ")))
+    }
+
+    /// One connection attempt: a name lookup, then TCP and CONNACK, within the timeout.
+    async fn connect_once(&mut self) -> Result<Event, Error> {
+        let server = &self.servers[self.current];
+        let (host, port) = (server.host.clone(), server.port);
         let deadline = Instant::now() + self.timeout;
         let timed_out = || Error::ConnectTimeout {
             addr: self.addr.clone(),
             secs: self.timeout.as_secs_f64(),
         };
-        let lookup = tokio::net::lookup_host((self.host.as_str(), self.port));
+        let lookup = tokio::net::lookup_host((host.as_str(), port));
         match tokio::time::timeout_at(deadline, lookup).await {
             Err(_) => return Err(timed_out()),
             Ok(Err(e)) => {
                 return Err(Error::UnknownHost {
-                    host: self.host.clone(),
+                    host: host.clone(),
                     why: e.to_string(),
                 })
             }
@@ -235,6 +271,7 @@ impl Driver {
             }
         }
         self.failures += 1;
+        self.next_server();
         match self.reconnect {
             Some(policy) if policy.max_attempts.is_none_or(|max| self.failures <= max) => {
                 self.retry = true;
@@ -348,8 +385,9 @@ impl Driver {
             }
             Event::Outgoing(Out::PubRec(pkid)) => {
                 self.pubrec_sent.insert(pkid);
-                None
+                Some(NetEvent::AckSent)
             }
+            Event::Outgoing(Out::PubAck(_)) => Some(NetEvent::AckSent),
             Event::Outgoing(Out::PingReq) => {
                 if !self.keep_alive.is_zero() {
                     let patience = self.ping_patience();

@@ -1,10 +1,12 @@
 //! V4Link: the connection actor's requests, on rumqttc's client.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use rumqttc::{
     AsyncClient, ClientError, LastWill, MqttOptions, NetworkOptions, Request, SubscribeFilter,
+    Transport,
 };
 
 use super::driver::Driver;
@@ -12,7 +14,7 @@ use super::outgoing::{Held, Outgoing, INFLIGHT};
 use crate::actors::link::{Link, NetEvents};
 use crate::actors::messages::{AckToken, Reply};
 use crate::error::Error;
-use crate::options::{ConnectOptions, PublishOptions, QoS, MAX_PACKET_SIZE};
+use crate::options::{ConnectOptions, PublishOptions, QoS, Server, MAX_PACKET_SIZE};
 use crate::topic::{TopicFilter, TopicName};
 
 /// Requests rumqttc's channel holds before `try_*` calls are refused.
@@ -23,29 +25,49 @@ pub struct V4Link {
     client: AsyncClient,
     /// Publishes on their way, shared with the driver (both live on the actor thread).
     outgoing: Rc<RefCell<Outgoing>>,
+    /// Acknowledgements of received messages waiting for room in rumqttc's channel: one that
+    /// is never sent stalls the broker's in-flight window for this client.
+    acks: VecDeque<AckToken>,
 }
 
 /// Opens a link: nothing is sent until the returned events are polled.
 pub fn open(opts: &ConnectOptions) -> (V4Link, NetEvents) {
-    let (client, mut eventloop) = AsyncClient::new(mqtt_options(opts), REQUEST_CHANNEL);
+    let (client, mut eventloop) =
+        AsyncClient::new(mqtt_options(opts, &opts.primary()), REQUEST_CHANNEL);
     let mut network = NetworkOptions::new();
     network.set_connection_timeout(opts.timeout.as_secs_f64().ceil().max(1.0) as u64);
     eventloop.set_network_options(network);
     let outgoing = Rc::new(RefCell::new(Outgoing::default()));
     let events = Driver::new(eventloop, opts, outgoing.clone()).into_events();
-    (V4Link { client, outgoing }, events)
+    (
+        V4Link {
+            client,
+            outgoing,
+            acks: VecDeque::new(),
+        },
+        events,
+    )
 }
 
-fn mqtt_options(opts: &ConnectOptions) -> MqttOptions {
-    let mut o = MqttOptions::new(opts.client_id.clone(), opts.host.clone(), opts.port);
+/// rumqttc's options for connecting to `server`.
+pub(super) fn mqtt_options(opts: &ConnectOptions, server: &Server) -> MqttOptions {
+    let mut o = match server.url() {
+        Some(url) => {
+            // rumqttc takes a WebSocket broker's whole URL as its address.
+            let mut o = MqttOptions::new(opts.client_id.clone(), url, server.port);
+            o.set_transport(Transport::Ws);
+            o
+        }
+        None => MqttOptions::new(opts.client_id.clone(), server.host.clone(), server.port),
+    };
     // ConnectOptions guarantees 0 or at least one second, the only values rumqttc accepts.
     o.set_keep_alive(opts.keep_alive);
     o.set_clean_session(opts.clean_session);
     o.set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE);
     o.set_manual_acks(true);
     o.set_inflight(INFLIGHT);
-    if let Some(user) = &opts.username {
-        o.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
+    if let Some(user) = &server.username {
+        o.set_credentials(user.clone(), server.password.clone().unwrap_or_default());
     }
     if let Some(will) = &opts.will {
         o.set_last_will(LastWill::new(
@@ -78,6 +100,23 @@ fn queue_error(e: ClientError) -> Error {
     Error::Internal(format!("mqtt request could not be queued: {e}"))
 }
 
+impl V4Link {
+    /// Moves held acknowledgements into rumqttc's channel as far as it has room.
+    fn pump_acks(&mut self) {
+        while let Some(&token) = self.acks.front() {
+            let mut publish = rumqttc::Publish::new("", to_rumqttc(token.qos), Vec::new());
+            publish.pkid = token.pkid;
+            match self.client.try_ack(&publish) {
+                Err(ClientError::TryRequest(_)) => break,
+                // Queued, or the event loop is gone with the client closing.
+                _ => {
+                    self.acks.pop_front();
+                }
+            }
+        }
+    }
+}
+
 impl Link for V4Link {
     fn publish(
         &mut self,
@@ -96,6 +135,7 @@ impl Link for V4Link {
     }
 
     fn pump(&mut self) -> usize {
+        self.pump_acks();
         let mut out = self.outgoing.borrow_mut();
         let mut moved = 0;
         while let Some(qos) = out.ready().map(|p| p.qos) {
@@ -155,9 +195,9 @@ impl Link for V4Link {
     }
 
     fn ack(&mut self, token: AckToken) -> Result<(), Error> {
-        let mut publish = rumqttc::Publish::new("", to_rumqttc(token.qos), Vec::new());
-        publish.pkid = token.pkid;
-        self.client.try_ack(&publish).map_err(queue_error)
+        self.acks.push_back(token);
+        self.pump_acks();
+        Ok(())
     }
 
     fn disconnect(&mut self) -> Result<(), Error> {
