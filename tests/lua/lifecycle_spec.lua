@@ -1,6 +1,7 @@
 -- The client's life: disconnect, errors as strings, reconnection, closing without disconnect.
 local mqtt = require("mqtt")
 local Broker = require("support.broker")
+local await_delivery = require("support.await_delivery")
 local Process = require("support.process")
 
 describe("the client's lifecycle", function()
@@ -59,14 +60,8 @@ describe("the client's lifecycle", function()
         assert.is_true(Process.wait_until(15, function() return client:is_connected() end))
         local other = mqtt.connect("127.0.0.1", own:options())
         finally(function() other:disconnect() end)
-        local got
-        -- The re-subscription may trail the CONNACK: publish until a message arrives.
-        assert.is_true(Process.wait_until(10, function()
-            other:publish("again/x", "back", { qos = 1 })
-            got = client:receive(0.2)
-            return got ~= nil
-        end))
-        assert.are.equal("back", got.payload)
+        local got = await_delivery(other, client, "again/x", "back", 10)
+        assert.are.equal("back", got and got.payload)
         client:disconnect()
     end)
 

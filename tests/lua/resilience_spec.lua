@@ -2,6 +2,7 @@
 local mqtt = require("mqtt")
 local socket = require("socket")
 local Broker = require("support.broker")
+local await_delivery = require("support.await_delivery")
 local Process = require("support.process")
 local Proxy = require("support.proxy")
 
@@ -34,13 +35,8 @@ describe("reconnection", function()
         assert.is_true(wait_until(10, function() return client:is_connected() end))
         local other = mqtt.connect("127.0.0.1", broker:options())
         finally(function() other:disconnect() end)
-        local got
-        assert.is_true(wait_until(10, function()
-            other:publish("silent/x", "back", { qos = 1 })
-            got = client:receive(0.2)
-            return got ~= nil
-        end))
-        assert.are.equal("back", got.payload)
+        local got = await_delivery(other, client, "silent/x", "back", 10)
+        assert.are.equal("back", got and got.payload)
         client:disconnect()
     end)
 

@@ -2,6 +2,7 @@
 local mqtt = require("mqtt")
 local socket = require("socket")
 local Broker = require("support.broker")
+local await_delivery = require("support.await_delivery")
 local Process = require("support.process")
 
 local function free_port()
@@ -73,13 +74,8 @@ describe("connect strings and failover", function()
         assert.is_true(c:is_connected())
         local on_b = mqtt.connect("127.0.0.1", b:options())
         finally(function() on_b:disconnect() end)
-        local got
-        assert.is_true(Process.wait_until(10, function()
-            on_b:publish("fail/x", "on b", { qos = 1 })
-            got = c:receive(0.2)
-            return got ~= nil
-        end))
-        assert.are.equal("on b", got.payload)
+        local got = await_delivery(on_b, c, "fail/x", "on b", 10)
+        assert.are.equal("on b", got and got.payload)
         c:disconnect()
     end)
 
