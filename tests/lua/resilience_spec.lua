@@ -10,14 +10,20 @@ local function wait_until(secs, cond)
     return Process.wait_until(secs, cond)
 end
 
+-- A broker with the TCP proxy in front of it, both stopped when the test ends.
+local function proxied_broker()
+    local broker = Broker.start()
+    local proxy = Proxy.start(broker.port)
+    finally(function()
+        proxy:stop()
+        broker:stop()
+    end)
+    return broker, proxy
+end
+
 describe("reconnection", function()
     it("notices a silent network within 1.5 x keep_alive and comes back after it", function()
-        local broker = Broker.start()
-        local proxy = Proxy.start(broker.port)
-        finally(function()
-            proxy:stop()
-            broker:stop()
-        end)
+        local broker, proxy = proxied_broker()
         local keep_alive = 2
         local client = mqtt.connect("127.0.0.1", {
             port = proxy.port,
@@ -97,12 +103,7 @@ describe("reconnection", function()
     end)
 
     it("queues publishes while disconnected, sends them after the reconnect, and refuses past the bound", function()
-        local broker = Broker.start()
-        local proxy = Proxy.start(broker.port)
-        finally(function()
-            proxy:stop()
-            broker:stop()
-        end)
+        local broker, proxy = proxied_broker()
         local sub = mqtt.connect("127.0.0.1", broker:options({ capacity = 20000 }))
         sub:subscribe("offline/#", 1)
         local client = mqtt.connect("127.0.0.1", {
