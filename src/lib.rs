@@ -15,6 +15,7 @@ pub mod error;
 pub mod lua;
 pub mod options;
 pub mod telemetry;
+pub mod tls;
 pub mod topic;
 
 pub use error::{Error, Result};

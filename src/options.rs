@@ -57,6 +57,21 @@ impl Default for Reconnect {
     }
 }
 
+/// TLS settings: `tls = true` (system roots) or `tls = { ... }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsOptions {
+    /// Trusted CA certificates (PEM); the system's roots when absent.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// A client certificate (PEM) and its key, for brokers that ask for one.
+    pub cert_file: Option<std::path::PathBuf>,
+    pub key_file: Option<std::path::PathBuf>,
+    /// The name to verify the broker's certificate against, instead of the address.
+    pub server_name: Option<String>,
+    /// Skip certificate verification (logged as a warning).
+    pub insecure: bool,
+    pub alpn: Vec<String>,
+}
+
 /// How a client reaches a broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
@@ -72,6 +87,8 @@ pub enum Transport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Server {
     pub transport: Transport,
+    /// Whether the connection is TLS (`mqtts://`, `wss://`, or the `tls` option).
+    pub tls: bool,
     pub host: String,
     pub port: u16,
     pub username: Option<String>,
@@ -83,6 +100,7 @@ impl Server {
     pub fn tcp(host: impl Into<String>, port: u16) -> Self {
         Self {
             transport: Transport::Tcp,
+            tls: false,
             host: host.into(),
             port,
             username: None,
@@ -98,22 +116,17 @@ impl Server {
         let Some((scheme, rest)) = text.split_once("://") else {
             return Ok(Self::tcp(text, 1883));
         };
-        let (transport, default_port) = match scheme.to_ascii_lowercase().as_str() {
-            "mqtt" | "tcp" => (Transport::Tcp, 1883),
-            "ws" => (
-                Transport::WebSocket {
-                    path: String::new(),
-                },
-                80,
-            ),
-            "mqtts" | "ssl" | "wss" => {
-                return Err(format!(
-                    "{scheme}:// needs TLS, which this version does not support yet"
-                ))
-            }
+        let ws = || Transport::WebSocket {
+            path: String::new(),
+        };
+        let (transport, tls, default_port) = match scheme.to_ascii_lowercase().as_str() {
+            "mqtt" | "tcp" => (Transport::Tcp, false, 1883),
+            "mqtts" | "ssl" => (Transport::Tcp, true, 8883),
+            "ws" => (ws(), false, 80),
+            "wss" => (ws(), true, 443),
             _ => {
                 return Err(format!(
-                    "unknown scheme {scheme:?} (expected mqtt://, ws://)"
+                    "unknown scheme {scheme:?} (expected mqtt://, mqtts://, ws:// or wss://)"
                 ))
             }
         };
@@ -159,6 +172,7 @@ impl Server {
         };
         Ok(Self {
             transport,
+            tls,
             host: host.to_string(),
             port,
             username,
@@ -179,7 +193,12 @@ impl Server {
     pub fn url(&self) -> Option<String> {
         match &self.transport {
             Transport::Tcp => None,
-            Transport::WebSocket { path } => Some(format!("ws://{}{}", self.addr(), path)),
+            Transport::WebSocket { path } => Some(format!(
+                "{}://{}{}",
+                if self.tls { "wss" } else { "ws" },
+                self.addr(),
+                path
+            )),
         }
     }
 }
@@ -208,6 +227,10 @@ pub struct ConnectOptions {
     pub host: String,
     pub port: u16,
     pub transport: Transport,
+    /// TLS settings for every TLS server; `Some` also turns TLS on for the first one.
+    pub tls: Option<TlsOptions>,
+    /// Whether the first server's connect string asked for TLS.
+    pub tls_scheme: bool,
     /// More brokers, tried in turn after the first on connect and on every reconnect.
     pub servers: Vec<Server>,
     pub client_id: String,
@@ -232,6 +255,8 @@ impl ConnectOptions {
             host: host.into(),
             port: 1883,
             transport: Transport::Tcp,
+            tls: None,
+            tls_scheme: false,
             servers: Vec::new(),
             client_id: generate_client_id(),
             username: None,
@@ -254,6 +279,7 @@ impl ConnectOptions {
     pub fn primary(&self) -> Server {
         Server {
             transport: self.transport.clone(),
+            tls: self.tls_scheme || self.tls.is_some(),
             host: self.host.clone(),
             port: self.port,
             username: self.username.clone(),
@@ -499,7 +525,6 @@ mod tests {
     #[test]
     fn bad_connect_strings_say_what_is_wrong() {
         for (text, want) in [
-            ("mqtts://h", "needs TLS"),
             ("gopher://h", "unknown scheme"),
             ("mqtt://h:0", "bad port"),
             ("mqtt://h:99999", "bad port"),

@@ -11,6 +11,7 @@ use super::messages::{Closed, Disconnect, Flush, Publish, Reply, Subscribe, Unsu
 use super::router::RouterActor;
 use super::shared::ClientShared;
 use super::v4;
+use crate::error::Result;
 use crate::options::ConnectOptions;
 
 /// The actor the Lua side of one client talks to.
@@ -24,12 +25,16 @@ pub struct FacadeActor {
 impl FacadeActor {
     /// Builds a client's actors on the current arbiter and starts connecting; `connected`
     /// gets the outcome of the first connection attempt.
+    ///
+    /// # Errors
+    /// A TLS setting that cannot be used.
     pub fn start_client(
         opts: &ConnectOptions,
         shared: Arc<ClientShared>,
         mailbox: Arc<Mailbox>,
         connected: Reply<()>,
-    ) -> Addr<FacadeActor> {
+    ) -> Result<Addr<FacadeActor>> {
+        let (link, events) = v4::open(opts)?;
         let facade = Context::<FacadeActor>::new();
         let connection = Context::<ConnectionActor>::new();
         let router = RouterActor::new(
@@ -38,7 +43,6 @@ impl FacadeActor {
             opts.client_id.clone(),
         )
         .start();
-        let (link, events) = v4::open(opts);
         let connection_addr = connection.run(ConnectionActor::new(
             Box::new(link),
             events,
@@ -48,10 +52,10 @@ impl FacadeActor {
             opts.timeout,
             connected,
         ));
-        facade.run(FacadeActor {
+        Ok(facade.run(FacadeActor {
             connection: connection_addr,
             mailbox,
-        })
+        }))
     }
 }
 

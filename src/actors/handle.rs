@@ -68,7 +68,7 @@ impl ClientHandle {
         if !spawned {
             return Err(Error::ActorGone("system"));
         }
-        let facade = addr_rx.recv().map_err(|_| Error::ActorGone("facade"))?;
+        let facade = addr_rx.recv().map_err(|_| Error::ActorGone("facade"))??;
         let handle = Self {
             facade,
             mailbox,

@@ -7,15 +7,18 @@ use mlua::{Lua, Table, Value};
 
 use crate::actors::Claim;
 use crate::error::{Error, Result};
-use crate::options::{self, expect, ConnectOptions, PublishOptions, QoS, Reconnect, Server, Will};
+use crate::options::{
+    self, expect, ConnectOptions, PublishOptions, QoS, Reconnect, Server, TlsOptions, Will,
+};
 use crate::telemetry::{Format, LogConfig};
 use crate::topic::{TopicFilter, TopicName};
 
 /// The option names `mqtt.connect` knows, for the unknown-option message.
 const CONNECT_KEYS: &str = "port, client_id, username, password, keep_alive, clean_session, \
-     timeout, capacity, will, reconnect, servers";
+     timeout, capacity, will, reconnect, servers, tls";
 const RECONNECT_KEYS: &str = "min_delay, max_delay, max_attempts";
 const LOG_KEYS: &str = "level, format, file";
+const TLS_KEYS: &str = "ca_file, cert_file, key_file, server_name, insecure, alpn";
 const WILL_KEYS: &str = "topic, payload, qos, retain";
 const PUBLISH_KEYS: &str = "qos, retain";
 
@@ -318,6 +321,7 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
         o.host = server.host;
         o.port = server.port;
         o.transport = server.transport;
+        o.tls_scheme = server.tls;
         o.username = server.username;
         o.password = server.password;
         named = true;
@@ -341,6 +345,7 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
             "will" => o.will = Some(will(lua, &v)?),
             "reconnect" => o.reconnect = reconnect(&v)?,
             "servers" => o.servers = servers(&v)?,
+            "tls" => o.tls = tls(&v)?,
             _ => {
                 return Err(Error::UnknownOption {
                     name,
@@ -358,6 +363,7 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
         o.host = first.host;
         o.port = first.port;
         o.transport = first.transport;
+        o.tls_scheme = first.tls;
         if o.username.is_none() {
             o.username = first.username;
             o.password = first.password;
@@ -365,6 +371,43 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
     }
     o.check()?;
     Ok(o)
+}
+
+fn tls(v: &Value) -> Result<Option<TlsOptions>> {
+    const TABLE: &str =
+        "true, false or a table { ca_file, cert_file, key_file, server_name, insecure, alpn }";
+    match v {
+        Value::Boolean(false) => return Ok(None),
+        Value::Boolean(true) => return Ok(Some(TlsOptions::default())),
+        Value::Table(_) => {}
+        _ => return Err(bad_option("tls", TABLE, v)),
+    }
+    let mut t = TlsOptions::default();
+    for (name, value) in option_pairs(v, 2, TLS_KEYS)? {
+        let full = format!("tls.{name}");
+        match name.as_str() {
+            "ca_file" => t.ca_file = Some(text_option(&full, &value)?.into()),
+            "cert_file" => t.cert_file = Some(text_option(&full, &value)?.into()),
+            "key_file" => t.key_file = Some(text_option(&full, &value)?.into()),
+            "server_name" => t.server_name = Some(text_option(&full, &value)?),
+            "insecure" => t.insecure = bool_option(&full, &value)?,
+            "alpn" => {
+                let Value::Table(list) = &value else {
+                    return Err(bad_option(&full, "a list of protocol names", &value));
+                };
+                for p in list.sequence_values::<Value>() {
+                    t.alpn.push(text_option(&full, &p.map_err(lua_error)?)?);
+                }
+            }
+            _ => {
+                return Err(Error::UnknownOption {
+                    name: full,
+                    known: TLS_KEYS,
+                })
+            }
+        }
+    }
+    Ok(Some(t))
 }
 
 fn servers(v: &Value) -> Result<Vec<Server>> {

@@ -188,8 +188,13 @@ impl Driver {
         if self.servers.len() > 1 {
             self.current = (self.current + 1) % self.servers.len();
             let server = &self.servers[self.current];
-            self.eventloop.mqtt_options = mqtt_options(&self.opts, server);
-            self.addr = server.addr();
+            match mqtt_options(&self.opts, server) {
+                Ok(options) => {
+                    self.eventloop.mqtt_options = options;
+                    self.addr = server.addr();
+                }
+                Err(e) => warn!(broker = %server.addr(), error = %e, "server skipped"),
+            }
         }
     }
 
@@ -245,6 +250,10 @@ impl Driver {
                     why: "connection refused (is a broker listening there?)".into(),
                 })
             }
+            Ok(Err(e @ ConnectionError::Tls(_))) => Err(Error::Unreachable {
+                addr: self.addr.clone(),
+                why: crate::tls::explain(&e.to_string()),
+            }),
             Ok(Err(e)) => Err(Error::Unreachable {
                 addr: self.addr.clone(),
                 why: e.to_string(),

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use rumqttc::{
     AsyncClient, ClientError, LastWill, MqttOptions, NetworkOptions, Request, SubscribeFilter,
-    Transport,
+    TlsConfiguration, Transport,
 };
 
 use super::driver::Driver;
@@ -31,34 +31,55 @@ pub struct V4Link {
 }
 
 /// Opens a link: nothing is sent until the returned events are polled.
-pub fn open(opts: &ConnectOptions) -> (V4Link, NetEvents) {
+///
+/// # Errors
+/// A TLS setting that cannot be used.
+pub fn open(opts: &ConnectOptions) -> Result<(V4Link, NetEvents), Error> {
     let (client, mut eventloop) =
-        AsyncClient::new(mqtt_options(opts, &opts.primary()), REQUEST_CHANNEL);
+        AsyncClient::new(mqtt_options(opts, &opts.primary())?, REQUEST_CHANNEL);
     let mut network = NetworkOptions::new();
     network.set_connection_timeout(opts.timeout.as_secs_f64().ceil().max(1.0) as u64);
     eventloop.set_network_options(network);
     let outgoing = Rc::new(RefCell::new(Outgoing::default()));
     let events = Driver::new(eventloop, opts, outgoing.clone()).into_events();
-    (
+    Ok((
         V4Link {
             client,
             outgoing,
             acks: VecDeque::new(),
         },
         events,
-    )
+    ))
 }
 
 /// rumqttc's options for connecting to `server`.
-pub(super) fn mqtt_options(opts: &ConnectOptions, server: &Server) -> MqttOptions {
+///
+/// # Errors
+/// A TLS setting that cannot be used (a file that does not load, say).
+pub(super) fn mqtt_options(opts: &ConnectOptions, server: &Server) -> Result<MqttOptions, Error> {
+    let tls = match server.tls {
+        true => Some(TlsConfiguration::Rustls(crate::tls::client_config(
+            &opts.tls.clone().unwrap_or_default(),
+        )?)),
+        false => None,
+    };
     let mut o = match server.url() {
         Some(url) => {
             // rumqttc takes a WebSocket broker's whole URL as its address.
             let mut o = MqttOptions::new(opts.client_id.clone(), url, server.port);
-            o.set_transport(Transport::Ws);
+            o.set_transport(match tls {
+                Some(tls) => Transport::Wss(tls),
+                None => Transport::Ws,
+            });
             o
         }
-        None => MqttOptions::new(opts.client_id.clone(), server.host.clone(), server.port),
+        None => {
+            let mut o = MqttOptions::new(opts.client_id.clone(), server.host.clone(), server.port);
+            if let Some(tls) = tls {
+                o.set_transport(Transport::Tls(tls));
+            }
+            o
+        }
     };
     // ConnectOptions guarantees 0 or at least one second, the only values rumqttc accepts.
     o.set_keep_alive(opts.keep_alive);
@@ -77,7 +98,7 @@ pub(super) fn mqtt_options(opts: &ConnectOptions, server: &Server) -> MqttOption
             will.retain,
         ));
     }
-    o
+    Ok(o)
 }
 
 pub(super) fn to_rumqttc(qos: QoS) -> rumqttc::QoS {
