@@ -12,10 +12,11 @@ describe("the CopperMoon layout", function()
 
     it("loads with require('mqtt') from harbor_modules and works", function()
         local project = ("%s/project-%d"):format(os.getenv("COPPER_TEST_ROOT"), math.random(1, 1e9))
-        local pkg = project .. "/harbor_modules/mqtt"
-        sh(("mkdir -p %s/native"):format(pkg))
-        sh(("cp init.lua harbor.toml %s/"):format(pkg))
-        sh(("cp -L target/lua/copper_mqtt.so %s/native/libcopper_mqtt.so"):format(pkg))
+        -- What Harbor does: build, then lay out harbor_modules/mqtt.
+        sh(("bash scripts/install.sh %s > /dev/null"):format(project))
+        for _, file in ipairs({ "harbor.toml", "init.lua", "native/libcopper_mqtt.so" }) do
+            assert.is_truthy(io.open(project .. "/harbor_modules/mqtt/" .. file), file .. " missing")
+        end
         local app = assert(io.open(project .. "/app.lua", "w"))
         app:write(([[
             assert(package.loadlib == nil and debug == nil, "the loader did not sandbox")
