@@ -39,6 +39,8 @@ pub fn open(opts: &ConnectOptions) -> Result<(V4Link, NetEvents), Error> {
         AsyncClient::new(mqtt_options(opts, &opts.primary())?, REQUEST_CHANNEL);
     let mut network = NetworkOptions::new();
     network.set_connection_timeout(opts.timeout.as_secs_f64().ceil().max(1.0) as u64);
+    // Small packets (acknowledgements above all) must not wait for Nagle's algorithm.
+    network.set_tcp_nodelay(true);
     eventloop.set_network_options(network);
     let outgoing = Rc::new(RefCell::new(Outgoing::default()));
     let events = Driver::new(eventloop, opts, outgoing.clone()).into_events();
