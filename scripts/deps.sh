@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the demo and the tests need, when any is missing.
 set -euo pipefail
-packages=(lua5.4 liblua5.4-dev lua-busted lua-dkjson lua-socket mosquitto mosquitto-clients openssl)
+# gcc builds the C host of the lifecycle spec; openssl makes the TLS test certificates;
+# procps gives broker.sh its `ps`.
+packages=(lua5.4 liblua5.4-dev lua-busted lua-dkjson lua-socket mosquitto mosquitto-clients
+  openssl gcc procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
