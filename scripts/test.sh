@@ -20,7 +20,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== cargo test (vendored Lua, so tests can create Lua states)"
-cargo test --no-default-features --features vendored
+# Bounds on the whole run: a test that hangs fails the run instead of stalling it.
+timeout --kill-after=10 900 cargo test --no-default-features --features vendored
 
 echo "== cargo build --release (the module lua5.4 and CopperMoon load)"
 cargo build --release
@@ -31,4 +32,4 @@ release="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
 mkdir -p target/lua
 ln -sfn ../.. target/lua/mqtt
 ln -sfn "$release/libcopper_mqtt.so" target/lua/copper_mqtt.so
-lua5.4 "$(command -v busted)" "$@"
+timeout --kill-after=10 600 lua5.4 "$(command -v busted)" "$@"
