@@ -249,9 +249,7 @@ impl Handler<Acknowledge> for ConnectionActor {
 
     /// Acknowledges a received QoS 1 or 2 message now that a mailbox holds it.
     fn handle(&mut self, Acknowledge(token): Acknowledge, _: &mut Context<Self>) {
-        if let Err(e) = self.link.ack(token) {
-            warn!(error = %e, pkid = token.pkid, "acknowledgement not queued");
-        }
+        self.link.ack(token);
     }
 }
 

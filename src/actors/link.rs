@@ -70,8 +70,10 @@ pub trait Link {
     fn subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) -> Result<(), Error>;
     /// Queues an UNSUBSCRIBE.
     fn unsubscribe(&mut self, filter: TopicFilter) -> Result<(), Error>;
-    /// Queues the acknowledgement of a received QoS 1 or 2 message.
-    fn ack(&mut self, token: AckToken) -> Result<(), Error>;
+    /// Queues the acknowledgement of a received QoS 1 or 2 message. It cannot fail: an
+    /// acknowledgement the protocol cannot take yet waits in the link, since a lost one
+    /// stalls the broker's in-flight window.
+    fn ack(&mut self, token: AckToken);
     /// Queues a DISCONNECT behind everything queued before it.
     fn disconnect(&mut self) -> Result<(), Error>;
 }

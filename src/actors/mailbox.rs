@@ -157,12 +157,17 @@ impl Mailbox {
             self.received.add(msg.payload.len());
             let seq = inner.next;
             inner.next += 1;
-            for (lane, m) in targets {
-                let mut copy = msg.clone();
-                copy.subscription = Some(m.filter.clone());
-                copy.route = Some(m.id);
-                inner.lanes.entry(lane).or_default().push_back((seq, copy));
+            // Every target but the last gets a copy; the last takes the message itself.
+            let mut put = |lane: Lane, m: &Matched, mut msg: Message| {
+                msg.subscription = Some(m.filter.clone());
+                msg.route = Some(m.id);
+                inner.lanes.entry(lane).or_default().push_back((seq, msg));
+            };
+            let (last_lane, last) = targets[targets.len() - 1];
+            for &(lane, m) in &targets[..targets.len() - 1] {
+                put(lane, m, msg.clone());
             }
+            put(last_lane, last, msg);
         }
         if inner.waiters > 0 {
             self.ready.notify_all();

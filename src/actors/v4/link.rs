@@ -217,10 +217,9 @@ impl Link for V4Link {
             .map_err(queue_error)
     }
 
-    fn ack(&mut self, token: AckToken) -> Result<(), Error> {
+    fn ack(&mut self, token: AckToken) {
         self.acks.push_back(token);
         self.pump_acks();
-        Ok(())
     }
 
     fn disconnect(&mut self) -> Result<(), Error> {
