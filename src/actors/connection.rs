@@ -13,8 +13,8 @@ use tracing::{debug, info, warn};
 use super::link::{Link, NetEvent, NetEvents};
 use super::mailbox::SubscriptionId;
 use super::messages::{
-    Acknowledge, Closed, Disconnect, Flush, Publish, Register, Reply, Subscribe, Unregister,
-    Unsubscribe,
+    Acknowledge, Closed, Disconnect, Flush, Publish, Register, Reply, Route, Routes, Subscribe,
+    TakeQueued, Unregister, Unsubscribe,
 };
 use super::router::RouterActor;
 use super::shared::ClientShared;
@@ -55,6 +55,10 @@ pub struct ConnectionActor {
     disconnect_queued: bool,
     /// `Flush` requests waiting for every publish before them to complete.
     flushes: Vec<Reply<()>>,
+    /// Kept between batches to reuse their allocations: publishes taken from the send queue,
+    /// and the PUBLISH packets of one read.
+    taken: Vec<Publish>,
+    routes: Vec<Route>,
 }
 
 struct PendingSubscribe {
@@ -95,6 +99,8 @@ impl ConnectionActor {
             closing: None,
             disconnect_queued: false,
             flushes: Vec::new(),
+            taken: Vec::new(),
+            routes: Vec::new(),
         }
     }
 }
@@ -120,42 +126,52 @@ impl Drop for ConnectionActor {
     }
 }
 
-impl StreamHandler<NetEvent> for ConnectionActor {
-    /// Reacts to what happened on the link.
-    #[tracing::instrument(name = "event", level = "trace", skip_all,
-        fields(client_id = %self.shared.client_id))]
-    fn handle(&mut self, event: NetEvent, ctx: &mut Context<Self>) {
-        match event {
-            NetEvent::Publish(route) => self.router.do_send(route),
-            NetEvent::PublishSent { .. } | NetEvent::PublishAcked { .. } | NetEvent::AckSent => {
-                self.pump();
-                self.disconnect_when_drained(ctx);
-            }
-            NetEvent::Connected { session_present } => self.connected(session_present, ctx),
-            NetEvent::Failed(e) => self.failed(e, ctx),
-            NetEvent::SubscribeSent { pkid } => {
-                if let Some(p) = self.subscribes_queued.pop_front() {
-                    self.subscribes_sent.insert(pkid, p);
+impl StreamHandler<Vec<NetEvent>> for ConnectionActor {
+    /// Reacts to what one read from the link brought: its PUBLISH packets go to the router
+    /// together, in order with the subscription changes among them.
+    #[tracing::instrument(name = "events", level = "trace", skip_all,
+        fields(client_id = %self.shared.client_id, count = events.len()))]
+    fn handle(&mut self, events: Vec<NetEvent>, ctx: &mut Context<Self>) {
+        let mut progress = false;
+        for event in events {
+            match event {
+                NetEvent::Publish(route) => self.routes.push(route),
+                NetEvent::PublishSent { .. }
+                | NetEvent::PublishAcked { .. }
+                | NetEvent::AckSent => progress = true,
+                NetEvent::Connected { session_present } => self.connected(session_present, ctx),
+                NetEvent::Failed(e) => self.failed(e, ctx),
+                NetEvent::SubscribeSent { pkid } => {
+                    if let Some(p) = self.subscribes_queued.pop_front() {
+                        self.subscribes_sent.insert(pkid, p);
+                    }
                 }
-            }
-            NetEvent::SubAck { pkid, granted } => {
-                if let Some(p) = self.subscribes_sent.remove(&pkid) {
-                    self.subscribed(p, granted);
+                NetEvent::SubAck { pkid, granted } => {
+                    if let Some(p) = self.subscribes_sent.remove(&pkid) {
+                        self.route_batch();
+                        self.subscribed(p, granted);
+                    }
                 }
-            }
-            NetEvent::UnsubscribeSent { pkid } => {
-                if let Some(p) = self.unsubscribes_queued.pop_front() {
-                    self.unsubscribes_sent.insert(pkid, p);
+                NetEvent::UnsubscribeSent { pkid } => {
+                    if let Some(p) = self.unsubscribes_queued.pop_front() {
+                        self.unsubscribes_sent.insert(pkid, p);
+                    }
                 }
-            }
-            NetEvent::UnsubAck { pkid } => {
-                if let Some(p) = self.unsubscribes_sent.remove(&pkid) {
-                    self.shared.subscriptions.remove(p.filter.as_str());
-                    self.router.do_send(Unregister { filter: p.filter });
-                    let _ = p.reply.send(Ok(()));
+                NetEvent::UnsubAck { pkid } => {
+                    if let Some(p) = self.unsubscribes_sent.remove(&pkid) {
+                        self.route_batch();
+                        self.shared.subscriptions.remove(p.filter.as_str());
+                        self.router.do_send(Unregister { filter: p.filter });
+                        let _ = p.reply.send(Ok(()));
+                    }
                 }
+                NetEvent::DisconnectSent => self.close(ctx),
             }
-            NetEvent::DisconnectSent => self.close(ctx),
+        }
+        self.route_batch();
+        if progress {
+            self.pump();
+            self.disconnect_when_drained(ctx);
         }
     }
 
@@ -164,22 +180,12 @@ impl StreamHandler<NetEvent> for ConnectionActor {
     }
 }
 
-impl Handler<Publish> for ConnectionActor {
+impl Handler<TakeQueued> for ConnectionActor {
     type Result = ();
 
-    /// Hands a publish to the link.
-    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
-        debug!(
-            topic = msg.topic.as_str(),
-            bytes = msg.payload.len(),
-            qos = msg.opts.qos.as_u8(),
-            "publish"
-        );
-        let moved = self
-            .link
-            .publish(msg.topic, msg.payload, msg.opts, msg.confirm);
-        self.shared.outbox.release(moved);
-        self.shared.set_in_flight(self.link.in_flight());
+    /// Hands the publishes waiting in the send queue to the link.
+    fn handle(&mut self, _: TakeQueued, _: &mut Context<Self>) {
+        self.take_queued();
     }
 }
 
@@ -239,6 +245,7 @@ impl Handler<Flush> for ConnectionActor {
 
     /// Answers once every publish made before it is complete.
     fn handle(&mut self, msg: Flush, ctx: &mut Context<Self>) {
+        self.take_queued();
         self.flushes.push(msg.reply);
         self.disconnect_when_drained(ctx);
     }
@@ -247,9 +254,9 @@ impl Handler<Flush> for ConnectionActor {
 impl Handler<Acknowledge> for ConnectionActor {
     type Result = ();
 
-    /// Acknowledges a received QoS 1 or 2 message now that a mailbox holds it.
-    fn handle(&mut self, Acknowledge(token): Acknowledge, _: &mut Context<Self>) {
-        self.link.ack(token);
+    /// Acknowledges received QoS 1 and 2 messages now that the mailbox holds them.
+    fn handle(&mut self, Acknowledge(tokens): Acknowledge, _: &mut Context<Self>) {
+        self.link.ack(tokens);
     }
 }
 
@@ -258,6 +265,7 @@ impl Handler<Disconnect> for ConnectionActor {
 
     /// Closes gracefully: waits (bounded) for outstanding acknowledgements, then DISCONNECT.
     fn handle(&mut self, msg: Disconnect, ctx: &mut Context<Self>) {
+        self.take_queued();
         let first = self.closing.is_none();
         self.closing.get_or_insert_with(Vec::new).extend(msg.reply);
         if !self.shared.is_connected() {
@@ -366,6 +374,33 @@ impl ConnectionActor {
         for p in unsubscribes.chain(self.unsubscribes_sent.drain().map(|(_, p)| p)) {
             let _ = p.reply.send(Err(lost()));
         }
+    }
+
+    /// Sends the PUBLISH packets gathered so far to the router, in one message.
+    fn route_batch(&mut self) {
+        if !self.routes.is_empty() {
+            let routes = std::mem::take(&mut self.routes);
+            self.routes = Vec::with_capacity(routes.len());
+            self.router.do_send(Routes(routes));
+        }
+    }
+
+    /// Moves every publish of the send queue into the link, then on as far as it can go.
+    fn take_queued(&mut self) {
+        let mut taken = std::mem::take(&mut self.taken);
+        self.shared.outbox.take_all(&mut taken);
+        for msg in taken.drain(..) {
+            debug!(
+                topic = msg.topic.as_str(),
+                bytes = msg.payload.len(),
+                qos = msg.opts.qos.as_u8(),
+                "publish"
+            );
+            self.link
+                .publish(msg.topic, msg.payload, msg.opts, msg.confirm);
+        }
+        self.taken = taken;
+        self.pump();
     }
 
     /// Moves held publishes on, freeing their places in the Lua side's send queue.

@@ -7,7 +7,7 @@ use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler};
 
 use super::connection::ConnectionActor;
 use super::mailbox::Mailbox;
-use super::messages::{Closed, Disconnect, Flush, Publish, Reply, Subscribe, Unsubscribe};
+use super::messages::{Closed, Disconnect, Flush, Reply, Subscribe, TakeQueued, Unsubscribe};
 use super::router::RouterActor;
 use super::shared::ClientShared;
 use super::v4;
@@ -70,11 +70,11 @@ impl Drop for FacadeActor {
     }
 }
 
-impl Handler<Publish> for FacadeActor {
+impl Handler<TakeQueued> for FacadeActor {
     type Result = ();
 
-    /// Forwards a publish.
-    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+    /// Forwards the news that publishes are queued.
+    fn handle(&mut self, msg: TakeQueued, _: &mut Context<Self>) {
         self.connection.do_send(msg);
     }
 }

@@ -10,7 +10,9 @@ use actix::Addr;
 
 use super::facade::FacadeActor;
 use super::mailbox::{Claim, Lane, Mailbox, SubscriptionId, Take};
-use super::messages::{Disconnect, Flush, Message, Publish, Subscribe, Unsubscribe};
+use super::messages::{
+    Disconnect, Flush, Message, Publish, Subscribe, TakeQueued, Unsubscribe,
+};
 use super::shared::{ClientShared, Stats};
 use super::system::{self, SystemGuard};
 use crate::error::{Error, Result};
@@ -101,20 +103,23 @@ impl ClientHandle {
     /// `Disconnected`; `QueueFull` when no room was made in time; `AckTimeout`.
     pub fn publish(&self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> Result<()> {
         self.check_open()?;
-        self.shared.outbox.acquire(self.timeout)?;
-        self.shared.count_sent(payload.len());
+        let bytes = payload.len();
         let (confirm, confirmed) = if opts.wait {
             let (tx, rx) = mpsc::sync_channel(1);
             (Some(tx), Some(rx))
         } else {
             (None, None)
         };
-        self.facade.do_send(Publish {
+        let publish = Publish {
             topic,
             payload,
             opts,
             confirm,
-        });
+        };
+        if self.shared.outbox.push(publish, self.timeout)? {
+            self.facade.do_send(TakeQueued);
+        }
+        self.shared.count_sent(bytes);
         match confirmed {
             Some(rx) => {
                 let ack = if opts.qos == QoS::ExactlyOnce {

@@ -42,21 +42,20 @@ pub enum NetEvent {
     DisconnectSent,
 }
 
-/// The events of one link, in order.
-pub type NetEvents = Pin<Box<dyn Stream<Item = NetEvent>>>;
+/// The events of one link, in order, in batches: what one read from the network brought.
+pub type NetEvents = Pin<Box<dyn Stream<Item = Vec<NetEvent>>>>;
 
 /// Requests to the protocol. None blocks: each either queues the request or says why not.
 pub trait Link {
-    /// Queues a PUBLISH. Returns how many publishes moved into the protocol's send queue,
-    /// which may be none while it cannot take them (the link holds them until it can).
-    /// `confirm` hears when the broker has acknowledged it (PUBACK, PUBCOMP).
+    /// Holds a PUBLISH until the next [`Link::pump`] moves it into the protocol's send
+    /// queue. `confirm` hears when the broker has acknowledged it (PUBACK, PUBCOMP).
     fn publish(
         &mut self,
         topic: TopicName,
         payload: Vec<u8>,
         opts: PublishOptions,
         confirm: Option<Reply<()>>,
-    ) -> usize;
+    );
     /// Moves held acknowledgements and publishes into the send queue as far as it can;
     /// returns how many publishes moved.
     fn pump(&mut self) -> usize;
@@ -70,10 +69,10 @@ pub trait Link {
     fn subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) -> Result<(), Error>;
     /// Queues an UNSUBSCRIBE.
     fn unsubscribe(&mut self, filter: TopicFilter) -> Result<(), Error>;
-    /// Queues the acknowledgement of a received QoS 1 or 2 message. It cannot fail: an
-    /// acknowledgement the protocol cannot take yet waits in the link, since a lost one
-    /// stalls the broker's in-flight window.
-    fn ack(&mut self, token: AckToken);
+    /// Queues the acknowledgements of received QoS 1 and 2 messages, in order. It cannot
+    /// fail: an acknowledgement the protocol cannot take yet waits in the link, since a lost
+    /// one stalls the broker's in-flight window.
+    fn ack(&mut self, tokens: Vec<AckToken>);
     /// Queues a DISCONNECT behind everything queued before it.
     fn disconnect(&mut self) -> Result<(), Error>;
 }

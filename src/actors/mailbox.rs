@@ -99,6 +99,84 @@ impl Inner {
     }
 }
 
+/// Messages delivered to a mailbox under one lock: the router's hand in it for one batch.
+pub struct Deliveries<'a> {
+    mailbox: &'a Mailbox,
+    /// `None` only while dropping.
+    inner: Option<MutexGuard<'a, Inner>>,
+    delivered: bool,
+}
+
+impl Deliveries<'_> {
+    /// Queues `msg` once for every matching subscription that claims its messages, or in
+    /// the client-wide lane when none does (tagged with the first match). All or nothing:
+    /// the message comes back when a lane it needs is full, or the mailbox is closed.
+    pub fn deliver(&mut self, mut msg: Message, matched: &[Matched]) -> Result<(), Message> {
+        let capacity = self.mailbox.capacity;
+        let Some(inner) = self.inner.as_mut() else {
+            return Err(msg);
+        };
+        let mut targets: Vec<(Lane, &Matched)> = Vec::new();
+        for m in matched {
+            match inner.claims.get(&m.id) {
+                Some(Claim::Handler) => targets.push((Lane::Handlers, m)),
+                Some(Claim::Handle) => targets.push((Lane::Own(m.id), m)),
+                None => {}
+            }
+        }
+        if inner.closed {
+            return Err(msg);
+        }
+        if targets.is_empty() {
+            if !inner.room(Lane::Client, capacity) {
+                return Err(msg);
+            }
+            msg.subscription = matched.first().map(|m| m.filter.clone());
+            self.mailbox.received.add(msg.payload.len());
+            let seq = inner.next;
+            inner.next += 1;
+            inner
+                .lanes
+                .entry(Lane::Client)
+                .or_default()
+                .push_back((seq, msg));
+        } else {
+            if !targets.iter().all(|(lane, _)| inner.room(*lane, capacity)) {
+                return Err(msg);
+            }
+            self.mailbox.received.add(msg.payload.len());
+            let seq = inner.next;
+            inner.next += 1;
+            // Every target but the last gets a copy; the last takes the message itself.
+            let mut put = |lane: Lane, m: &Matched, mut msg: Message| {
+                msg.subscription = Some(m.filter.clone());
+                msg.route = Some(m.id);
+                inner.lanes.entry(lane).or_default().push_back((seq, msg));
+            };
+            let (last_lane, last) = targets[targets.len() - 1];
+            for &(lane, m) in &targets[..targets.len() - 1] {
+                put(lane, m, msg.clone());
+            }
+            put(last_lane, last, msg);
+        }
+        self.delivered = true;
+        Ok(())
+    }
+}
+
+impl Drop for Deliveries<'_> {
+    fn drop(&mut self) {
+        let Some(inner) = self.inner.take() else {
+            return;
+        };
+        let wake = self.delivered && inner.waiters > 0;
+        drop(inner);
+        if wake {
+            self.mailbox.ready.notify_all();
+        }
+    }
+}
+
 impl Mailbox {
     /// An empty mailbox whose lanes hold at most `capacity` messages each.
     pub fn new(capacity: usize) -> Self {
@@ -118,61 +196,18 @@ impl Mailbox {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `msg` once for every matching subscription that claims its messages, or in
-    /// the client-wide lane when none does (tagged with the first match). All or nothing:
-    /// the message comes back when a lane it needs is full, or the mailbox is closed.
-    pub fn deliver(&self, mut msg: Message, matched: &[Matched]) -> Result<(), Message> {
-        let mut inner = self.lock();
-        let mut targets: Vec<(Lane, &Matched)> = Vec::new();
-        for m in matched {
-            match inner.claims.get(&m.id) {
-                Some(Claim::Handler) => targets.push((Lane::Handlers, m)),
-                Some(Claim::Handle) => targets.push((Lane::Own(m.id), m)),
-                None => {}
-            }
+    /// Queues one message; see [`Deliveries::deliver`].
+    pub fn deliver(&self, msg: Message, matched: &[Matched]) -> Result<(), Message> {
+        self.deliveries().deliver(msg, matched)
+    }
+
+    /// Delivers under one lock until the result is dropped, which wakes the Lua side once.
+    pub fn deliveries(&self) -> Deliveries<'_> {
+        Deliveries {
+            mailbox: self,
+            inner: Some(self.lock()),
+            delivered: false,
         }
-        if inner.closed {
-            return Err(msg);
-        }
-        if targets.is_empty() {
-            if !inner.room(Lane::Client, self.capacity) {
-                return Err(msg);
-            }
-            msg.subscription = matched.first().map(|m| m.filter.clone());
-            self.received.add(msg.payload.len());
-            let seq = inner.next;
-            inner.next += 1;
-            inner
-                .lanes
-                .entry(Lane::Client)
-                .or_default()
-                .push_back((seq, msg));
-        } else {
-            if !targets
-                .iter()
-                .all(|(lane, _)| inner.room(*lane, self.capacity))
-            {
-                return Err(msg);
-            }
-            self.received.add(msg.payload.len());
-            let seq = inner.next;
-            inner.next += 1;
-            // Every target but the last gets a copy; the last takes the message itself.
-            let mut put = |lane: Lane, m: &Matched, mut msg: Message| {
-                msg.subscription = Some(m.filter.clone());
-                msg.route = Some(m.id);
-                inner.lanes.entry(lane).or_default().push_back((seq, msg));
-            };
-            let (last_lane, last) = targets[targets.len() - 1];
-            for &(lane, m) in &targets[..targets.len() - 1] {
-                put(lane, m, msg.clone());
-            }
-            put(last_lane, last, msg);
-        }
-        if inner.waiters > 0 {
-            self.ready.notify_all();
-        }
-        Ok(())
     }
 
     /// Takes the oldest message of `lanes`, waiting up to `wait` for one.

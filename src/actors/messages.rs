@@ -38,22 +38,30 @@ pub struct AckToken {
 }
 
 /// A PUBLISH the broker sent, on its way from the connection to the router.
-#[derive(Debug, actix::Message)]
-#[rtype(result = "()")]
+#[derive(Debug)]
 pub struct Route {
     pub message: Message,
     /// Present for QoS 1 and 2: the acknowledgement the broker waits for.
     pub ack: Option<AckToken>,
 }
 
-/// Ask the connection to acknowledge a received QoS 1 or 2 message.
+/// The PUBLISH packets one read from the network brought, in order, for the router.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
-pub struct Acknowledge(pub AckToken);
+pub struct Routes(pub Vec<Route>);
 
-/// Ask the connection to publish.
+/// Ask the connection to acknowledge received QoS 1 and 2 messages, in order.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
+pub struct Acknowledge(pub Vec<AckToken>);
+
+/// Tell the connection that publishes wait in the client's send queue.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct TakeQueued;
+
+/// A publish from the Lua side, on its way through the client's send queue.
+#[derive(Debug)]
 pub struct Publish {
     pub topic: TopicName,
     pub payload: Vec<u8>,

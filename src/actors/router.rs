@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use tracing::{debug, info, trace, warn};
 
 use super::mailbox::{Mailbox, Matched, SubscriptionId};
-use super::messages::{AckToken, Acknowledge, Message, Register, Route, Unregister};
+use super::messages::{AckToken, Acknowledge, Message, Register, Route, Routes, Unregister};
 use crate::topic::{TopicFilter, TopicTrie};
 
 /// The actor that routes one client's incoming messages.
@@ -92,88 +92,89 @@ impl Handler<Unregister> for RouterActor {
     }
 }
 
-impl Handler<Route> for RouterActor {
+impl Handler<Routes> for RouterActor {
     type Result = ();
 
-    /// Routes one incoming PUBLISH.
+    /// Routes the PUBLISH packets of one read, under one hold of the mailbox. When a lane a
+    /// message needs is full, QoS 0 messages are dropped and counted; QoS 1 and 2 messages
+    /// are held, unacknowledged, until the Lua side makes room (and every message after
+    /// one held is held too, so acknowledgements keep their order).
     #[tracing::instrument(name = "route", level = "trace", skip_all,
-        fields(topic = %route.message.topic))]
-    fn handle(&mut self, route: Route, ctx: &mut Context<Self>) {
-        let Route { message, ack } = route;
-        let mut matched = std::mem::take(&mut self.matched);
-        matched.clear();
-        let filters = &self.filters;
-        self.trie.for_each_match(&message.topic, |id| {
-            if let Some((_, text)) = filters.get(id) {
-                matched.push(Matched {
-                    id: *id,
-                    filter: text.clone(),
-                });
+        fields(client_id = %self.client_id, count = routes.len()))]
+    fn handle(&mut self, Routes(routes): Routes, ctx: &mut Context<Self>) {
+        let mailbox = self.mailbox.clone();
+        let mut deliveries = mailbox.deliveries();
+        let mut acks = Vec::new();
+        let mut newly_held = false;
+        for Route { message, ack } in routes {
+            self.matched.clear();
+            let (filters, matched) = (&self.filters, &mut self.matched);
+            self.trie.for_each_match(&message.topic, |id| {
+                if let Some((_, text)) = filters.get(id) {
+                    matched.push(Matched {
+                        id: *id,
+                        filter: text.clone(),
+                    });
+                }
+            });
+            trace!(topic = %message.topic, subscriptions = matched.len(), "route");
+            let refused = if self.held.is_empty() {
+                match deliveries.deliver(message, matched) {
+                    Ok(()) => {
+                        acks.extend(ack);
+                        if self.dropping {
+                            self.dropping = false;
+                            info!(client_id = %self.client_id, dropped = self.mailbox.dropped(), "mailbox has room again");
+                        }
+                        continue;
+                    }
+                    Err(message) => message,
+                }
+            } else {
+                message
+            };
+            match ack {
+                None => {
+                    self.mailbox.count_drop();
+                    if !self.dropping {
+                        self.dropping = true;
+                        warn!(client_id = %self.client_id, "mailbox full: dropping QoS 0 messages");
+                    }
+                    debug!(topic = %refused.topic, bytes = refused.payload.len(), "QoS 0 message dropped");
+                }
+                Some(token) => {
+                    newly_held |= self.held.is_empty();
+                    self.held.push_back((refused, matched.clone(), token));
+                }
             }
-        });
-        trace!(subscriptions = matched.len(), "route");
-        self.deliver(message, &matched, ack, ctx);
-        self.matched = matched;
+        }
+        drop(deliveries);
+        if !acks.is_empty() {
+            self.acks.do_send(Acknowledge(acks));
+        }
+        if newly_held {
+            self.wait_for_space(ctx);
+        }
     }
 }
 
 impl RouterActor {
-    /// Puts a message in the mailbox. When a lane it needs is full, QoS 0 messages are
-    /// dropped and counted; QoS 1 and 2 messages are held, unacknowledged, until the Lua
-    /// side makes room.
-    fn deliver(
-        &mut self,
-        message: Message,
-        matched: &[Matched],
-        ack: Option<AckToken>,
-        ctx: &mut Context<Self>,
-    ) {
-        let refused = if self.held.is_empty() {
-            match self.mailbox.deliver(message, matched) {
-                Ok(()) => {
-                    if let Some(token) = ack {
-                        self.acks.do_send(Acknowledge(token));
-                    }
-                    if self.dropping {
-                        self.dropping = false;
-                        info!(client_id = %self.client_id, dropped = self.mailbox.dropped(), "mailbox has room again");
-                    }
-                    return;
-                }
-                Err(message) => message,
-            }
-        } else {
-            message
-        };
-        match ack {
-            None => {
-                self.mailbox.count_drop();
-                if !self.dropping {
-                    self.dropping = true;
-                    warn!(client_id = %self.client_id, "mailbox full: dropping QoS 0 messages");
-                }
-                debug!(topic = %refused.topic, bytes = refused.payload.len(), "QoS 0 message dropped");
-            }
-            Some(token) => {
-                let first = self.held.is_empty();
-                self.held.push_back((refused, matched.to_vec(), token));
-                if first {
-                    self.wait_for_space(ctx);
-                }
-            }
-        }
-    }
-
     /// Moves held messages into the mailbox while it has room; true once none is left.
     fn drain_held(&mut self) -> bool {
+        let mut deliveries = self.mailbox.deliveries();
+        let mut acks = Vec::new();
         while let Some((message, matched, token)) = self.held.pop_front() {
-            if let Err(message) = self.mailbox.deliver(message, &matched) {
+            if let Err(message) = deliveries.deliver(message, &matched) {
                 self.held.push_front((message, matched, token));
-                return false;
+                break;
             }
-            self.acks.do_send(Acknowledge(token));
+            acks.push(token);
         }
-        true
+        drop(deliveries);
+        if !acks.is_empty() {
+            self.acks.do_send(Acknowledge(acks));
+        }
+        self.held.is_empty()
     }
 
     fn wait_for_space(&mut self, ctx: &mut Context<Self>) {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 
+use super::messages::Publish;
 use crate::error::{Error, Result};
 use crate::options::QoS;
 
@@ -167,17 +168,26 @@ impl ClientShared {
     }
 }
 
-/// A counting gate on messages between the Lua thread and the protocol's send queue: the Lua
-/// side takes a place before it hands over a publish and waits, with a bound, when all places
-/// are taken; the connection frees the place when the protocol accepts the message.
+/// The publishes on their way from the Lua thread to the protocol's send queue: a counting
+/// gate and the queue itself. The Lua side takes a place and queues a publish, waiting with a
+/// bound when all places are taken; the connection takes every queued publish at once and
+/// frees a place when the protocol accepts the message. Only the publish that finds the queue
+/// idle asks for a wake-up, so a burst costs one message to the actors, not one per publish.
 #[derive(Debug)]
 pub struct SendQueue {
     count: AtomicUsize,
     limit: usize,
+    /// A waiting publisher is woken once the count is down to this, not at every release, so
+    /// that a full queue does not cost a wake-up per message.
+    resume_at: usize,
     /// Set while a thread waits for a place, so a release without waiters takes no lock.
     waiting: AtomicBool,
     lock: Mutex<()>,
     freed: Condvar,
+    /// Publishes not yet taken by the connection.
+    items: Mutex<Vec<Publish>>,
+    /// Set from the push that found the queue idle until the connection takes the queue.
+    scheduled: AtomicBool,
 }
 
 impl SendQueue {
@@ -185,9 +195,12 @@ impl SendQueue {
         Self {
             count: AtomicUsize::new(0),
             limit,
+            resume_at: limit - limit / 4,
             waiting: AtomicBool::new(false),
             lock: Mutex::new(()),
             freed: Condvar::new(),
+            items: Mutex::new(Vec::new()),
+            scheduled: AtomicBool::new(false),
         }
     }
 
@@ -230,10 +243,35 @@ impl SendQueue {
         }
     }
 
+    /// Takes a place (waiting up to `timeout`) and queues `publish`. True when the queue was
+    /// idle: the caller must then tell the connection to take it.
+    ///
+    /// # Errors
+    /// `Error::QueueFull` if no place was freed in time.
+    pub fn push(&self, publish: Publish, timeout: Duration) -> Result<bool> {
+        self.acquire(timeout)?;
+        self.items
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(publish);
+        Ok(!self.scheduled.swap(true, Ordering::AcqRel))
+    }
+
+    /// Moves every queued publish into `into` (which the caller passes empty, to reuse its
+    /// allocation). A push from now on asks for a wake-up again.
+    pub fn take_all(&self, into: &mut Vec<Publish>) {
+        self.scheduled.store(false, Ordering::SeqCst);
+        let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::swap(&mut *items, into);
+    }
+
     /// Frees `n` places.
     pub fn release(&self, n: usize) {
-        self.count.fetch_sub(n, Ordering::SeqCst);
-        if self.waiting.swap(false, Ordering::SeqCst) {
+        if n == 0 {
+            return;
+        }
+        let left = self.count.fetch_sub(n, Ordering::SeqCst) - n;
+        if left <= self.resume_at && self.waiting.swap(false, Ordering::SeqCst) {
             let _guard = self.guard();
             self.freed.notify_all();
         }
@@ -281,5 +319,27 @@ mod tests {
         q.acquire(Duration::from_secs(10)).unwrap();
         releaser.join().unwrap();
         assert_eq!(q.len(), 1);
+    }
+
+    fn publish(topic: &str) -> Publish {
+        Publish {
+            topic: crate::topic::TopicName::new(topic).unwrap(),
+            payload: Vec::new(),
+            opts: crate::options::PublishOptions::default(),
+            confirm: None,
+        }
+    }
+
+    #[test]
+    fn only_the_push_that_finds_the_queue_idle_asks_for_a_wake_up() {
+        let q = SendQueue::new(10);
+        assert!(q.push(publish("a"), Duration::ZERO).unwrap());
+        assert!(!q.push(publish("b"), Duration::ZERO).unwrap());
+        let mut taken = Vec::new();
+        q.take_all(&mut taken);
+        let topics: Vec<&str> = taken.iter().map(|p| p.topic.as_str()).collect();
+        assert_eq!(topics, ["a", "b"]);
+        assert_eq!(q.len(), 2, "places are freed when the protocol takes them");
+        assert!(q.push(publish("c"), Duration::ZERO).unwrap());
     }
 }

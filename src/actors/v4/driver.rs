@@ -102,19 +102,36 @@ impl Driver {
         }
     }
 
-    /// The stream of events; the driver lives inside it.
+    /// The stream of events, in batches; the driver lives inside it (boxed, so that each
+    /// batch moves a pointer, not the event loop).
     pub fn into_events(self) -> NetEvents {
         // At error level so that it is recorded whatever the filter: every event of the link,
         // warnings included, then carries client_id and broker.
         let span = tracing::error_span!("link", client_id = %self.client_id, broker = %self.addr);
-        let events = futures_util::stream::unfold(self, move |mut d| {
+        let events = futures_util::stream::unfold(Box::new(self), move |mut d| {
             let span = span.clone();
             async move {
-                let event = d.next_event().instrument(span).await?;
-                Some((event, d))
+                let events = d.next_batch().instrument(span).await?;
+                Some((events, d))
             }
         });
         Box::pin(events)
+    }
+
+    /// The next event and every one that the same read from the network brought.
+    async fn next_batch(&mut self) -> Option<Vec<NetEvent>> {
+        let first = self.next_event().await?;
+        let failed = matches!(first, NetEvent::Failed(_));
+        let mut batch = vec![first];
+        if failed || self.done {
+            return Some(batch);
+        }
+        while let Some(event) = self.eventloop.state.events.pop_front() {
+            if let Some(event) = self.translate(event) {
+                batch.push(event);
+            }
+        }
+        Some(batch)
     }
 
     async fn next_event(&mut self) -> Option<NetEvent> {
@@ -265,7 +282,7 @@ impl Driver {
     /// or drop, and decide whether to try again.
     fn lost(&mut self, why: String) -> NetEvent {
         self.ping_deadline = None;
-        self.outgoing.borrow_mut().connected = false;
+        self.outgoing.borrow_mut().disconnected();
         for request in self.eventloop.pending.drain(..) {
             match request {
                 Request::Publish(mut p) => {

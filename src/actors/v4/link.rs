@@ -147,14 +147,13 @@ impl Link for V4Link {
         payload: Vec<u8>,
         opts: PublishOptions,
         confirm: Option<Reply<()>>,
-    ) -> usize {
+    ) {
         let mut publish = rumqttc::Publish::new(topic.into_string(), to_rumqttc(opts.qos), payload);
         publish.retain = opts.retain;
         self.outgoing
             .borrow_mut()
             .held
             .push_back(Held { publish, confirm });
-        self.pump()
     }
 
     fn pump(&mut self) -> usize {
@@ -217,8 +216,8 @@ impl Link for V4Link {
             .map_err(queue_error)
     }
 
-    fn ack(&mut self, token: AckToken) {
-        self.acks.push_back(token);
+    fn ack(&mut self, tokens: Vec<AckToken>) {
+        self.acks.extend(tokens);
         self.pump_acks();
     }
 

@@ -9,6 +9,14 @@
 //! back while that number is in use. It also keeps QoS 2 exchanges within [`QOS2_WINDOW`]:
 //! mosquitto, holding 20 QoS 2 messages that wait for PUBREL (`max_inflight_messages`),
 //! answers further QoS 1 publishes with a plain PUBACK and drops them.
+//!
+//! Acknowledgements of received messages share rumqttc's request channel with publishes.
+//! rumqttc reads that channel first in, first out, and not at all while its in-flight window
+//! is full, so an acknowledgement could wait behind publishes that wait for PUBACKs — which
+//! the broker may be holding back until it gets our acknowledgements (mosquitto sends at most
+//! 20 QoS 1 or 2 messages unacknowledged; the TCP stacks' delayed acknowledgements then add
+//! 40 ms stalls). So the link keeps the channel shallow, at most [`QUEUE_DEPTH`] publishes,
+//! and keeps its own window one short of rumqttc's, so that rumqttc always reads the channel.
 
 use std::collections::VecDeque;
 
@@ -20,8 +28,14 @@ use crate::actors::messages::Reply;
 /// rumqttc's in-flight limit, which is also the length of its packet-id cycle.
 pub const INFLIGHT: u16 = 100;
 
+/// Most QoS 1 and 2 publishes handed to rumqttc and not complete, at once.
+pub const WINDOW: usize = INFLIGHT as usize - 1;
+
 /// Most QoS 2 publishes whose exchange is incomplete at once.
 pub const QOS2_WINDOW: usize = 16;
+
+/// Most publishes in rumqttc's request channel, not yet written, at once.
+pub const QUEUE_DEPTH: usize = 32;
 
 /// A QoS 1 or 2 publish past the link: whether it is QoS 2, and who waits for its completion.
 #[derive(Debug)]
@@ -49,7 +63,10 @@ pub struct Outgoing {
     /// Publishes not handed to rumqttc yet, in order.
     pub held: VecDeque<Held>,
     /// Whether a connection is up; while it is down publishes stay held.
-    pub connected: bool,
+    connected: bool,
+    /// Publishes handed to rumqttc and not written yet (a count that errs low, never high:
+    /// a resend after a reconnect is written once more than it was handed over).
+    queued: usize,
     /// The packet id rumqttc assigned last.
     last_pkid: u16,
     /// QoS 1 and 2 publishes rumqttc has but has not numbered yet, oldest first.
@@ -82,7 +99,10 @@ impl Outgoing {
     /// The oldest held publish, if it may be handed to rumqttc now.
     pub fn ready(&self) -> Option<&Publish> {
         let p = &self.held.front().filter(|_| self.connected)?.publish;
-        if numbered(p) && self.in_use(self.next_pkid()) {
+        if self.queued >= QUEUE_DEPTH {
+            return None;
+        }
+        if numbered(p) && (self.in_flight() >= WINDOW || self.in_use(self.next_pkid())) {
             return None;
         }
         if p.qos == QoS::ExactlyOnce && self.qos2_open >= QOS2_WINDOW {
@@ -98,6 +118,7 @@ impl Outgoing {
             qos2: qos == QoS::ExactlyOnce,
             confirm,
         };
+        self.queued += 1;
         if qos == QoS::AtMostOnce {
             return entry.complete(&mut self.completed);
         }
@@ -109,6 +130,7 @@ impl Outgoing {
 
     /// A PUBLISH went out with this packet id (0 for QoS 0).
     pub fn sent(&mut self, pkid: u16) {
+        self.queued = self.queued.saturating_sub(1);
         // A resend after a reconnect keeps its number; a first send takes the next one.
         if pkid != 0 && !self.in_use(pkid) {
             if let Some(entry) = self.unnumbered.pop_front() {
@@ -161,6 +183,13 @@ impl Outgoing {
     /// publishes it had acknowledged with PUBREC are complete, and `renumbered` (the ones it
     /// never acknowledged, in the order they will be sent again) take new numbers, ahead of
     /// anything queued after them.
+    /// The connection is lost: publishes stay held until it is back, and what rumqttc had
+    /// queued comes back to the driver to be sent again.
+    pub fn disconnected(&mut self) {
+        self.connected = false;
+        self.queued = 0;
+    }
+
     pub fn reconnected(&mut self, session_present: bool, renumbered: &[Publish]) {
         self.connected = true;
         if session_present {
@@ -219,7 +248,7 @@ mod tests {
         let mut o = Outgoing::default();
         hold(&mut o, QoS::AtMostOnce);
         assert_eq!(pump(&mut o), 0);
-        o.connected = true;
+        o.reconnected(true, &[]);
         assert_eq!(pump(&mut o), 1);
     }
 
@@ -241,18 +270,47 @@ mod tests {
     }
 
     #[test]
-    fn a_publish_waits_while_its_packet_id_is_in_use() {
+    fn rumqttc_s_queue_stays_shallow() {
         let mut o = connected();
-        for pkid in 1..=INFLIGHT {
+        for _ in 0..QUEUE_DEPTH + 1 {
+            hold(&mut o, QoS::AtMostOnce);
+        }
+        assert_eq!(pump(&mut o), QUEUE_DEPTH);
+        o.sent(0);
+        assert_eq!(pump(&mut o), 1);
+    }
+
+    #[test]
+    fn rumqttc_s_window_never_fills() {
+        let mut o = connected();
+        for pkid in 1..=WINDOW as u16 {
             hold(&mut o, QoS::AtLeastOnce);
             assert_eq!(pump(&mut o), 1);
             o.sent(pkid);
         }
-        assert_eq!(o.next_pkid(), 1);
+        assert!(!o.in_use(o.next_pkid()));
         hold(&mut o, QoS::AtLeastOnce);
         assert_eq!(pump(&mut o), 0);
+        o.puback(1);
+        assert_eq!(pump(&mut o), 1);
+    }
+
+    #[test]
+    fn a_publish_waits_while_its_packet_id_is_in_use() {
+        let mut o = connected();
+        for pkid in 1..=WINDOW as u16 {
+            hold(&mut o, QoS::AtLeastOnce);
+            assert_eq!(pump(&mut o), 1);
+            o.sent(pkid);
+        }
+        o.puback(50);
+        hold(&mut o, QoS::AtLeastOnce);
+        assert_eq!(pump(&mut o), 1);
+        o.sent(INFLIGHT);
+        assert_eq!(o.next_pkid(), 1);
         o.puback(2);
-        assert_eq!(pump(&mut o), 0);
+        hold(&mut o, QoS::AtLeastOnce);
+        assert_eq!(pump(&mut o), 0, "the window has room, but 1 is in use");
         o.puback(1);
         assert_eq!(pump(&mut o), 1);
     }
@@ -277,7 +335,7 @@ mod tests {
         hold(&mut o, QoS::AtLeastOnce);
         pump(&mut o);
         o.sent(1);
-        o.connected = false;
+        o.disconnected();
         o.reconnected(true, &[]);
         o.sent(1);
         assert_eq!(o.next_pkid(), 2);
@@ -295,7 +353,7 @@ mod tests {
         o.sent(2);
         o.sent(3);
         o.pubrec(1); // 1 is with the broker, waiting for PUBCOMP
-        o.connected = false;
+        o.disconnected();
         let mut again: Vec<Publish> = [3, 2]
             .map(|pkid| {
                 let mut p = publish(QoS::ExactlyOnce);
@@ -340,7 +398,7 @@ mod confirm_tests {
         let held = o.held.pop_front().unwrap();
         o.handed_over(QoS::ExactlyOnce, held.confirm);
         o.sent(1);
-        o.connected = false;
+        o.disconnected();
         let mut again = Publish::new("t", QoS::ExactlyOnce, b"x".to_vec());
         again.pkid = 1;
         o.reconnected(false, &[again]);
