@@ -212,36 +212,44 @@ function Client:unsubscribe(filter)
     end
 end
 
--- The next message of the lanes `which` names, or nil after `timeout`; raises at `level`.
--- The native side waits in short slices so that Ctrl-C can interrupt the wait.
+-- The native side returns a message as `topic, payload, qos, retain, dup, subscription,
+-- route` (`route`: the id of the subscription that claimed it); the table is built here.
+
+-- The next message of the lanes `which` names and its route, or nil after `timeout`;
+-- raises at `level`. The native side waits in short slices so that Ctrl-C can interrupt.
 local function receive(c, timeout, which, level)
-    local msg, rest = c:receive_slice(timeout, which)
-    while msg == false do
-        msg, rest = c:receive_slice(rest, which)
+    local topic, payload, qos, retain, dup, sub, route = c:receive_slice(timeout, which)
+    while topic == false do
+        topic, payload, qos, retain, dup, sub, route = c:receive_slice(payload, which)
     end
-    if msg == nil and rest ~= nil then
-        error(rest, level + 1)
+    if topic == nil then
+        if payload ~= nil then
+            error(payload, level + 1)
+        end
+        return nil
     end
-    return msg, rest
+    return { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup, subscription = sub }, route
 end
 
 -- Calls `fn(msg)` for each message of `which` until it returns false or the client closes
 -- for good; a message a handler subscription claimed goes to its handler instead.
 local function listen(client, c, fn, which)
+    local handlers = client._handlers
     while true do
-        local msg, route = c:receive_slice(nil, which)
-        if msg then
-            local handler = route and client._handlers[route]
+        local topic, payload, qos, retain, dup, sub, route = c:receive_slice(nil, which)
+        if topic then
+            local msg = { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup, subscription = sub }
+            local handler = route and handlers[route]
             if handler then
                 handler(msg)
             elseif fn and fn(msg) == false then
                 return
             end
-        elseif msg == nil then
+        elseif topic == nil then
             if c:is_closed() then
                 return
             end
-            error(route, 3)
+            error(payload, 3)
         end
     end
 end

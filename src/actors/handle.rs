@@ -1,18 +1,17 @@
 //! ClientHandle: the client as the Lua thread drives it. Every call either returns at once
 //! or waits for an actor's reply with a bound.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::Addr;
 
 use super::facade::FacadeActor;
-use super::mailbox::{Claim, Lane, Mailbox, SubscriptionId, Take};
-use super::messages::{
-    Disconnect, Flush, Message, Publish, Subscribe, TakeQueued, Unsubscribe,
-};
+use super::mailbox::{Claim, Lane, Mailbox, SubscriptionId, Take, Taken};
+use super::messages::{Disconnect, Flush, Message, Publish, Subscribe, TakeQueued, Unsubscribe};
 use super::shared::{ClientShared, Stats};
 use super::system::{self, SystemGuard};
 use crate::error::{Error, Result};
@@ -24,6 +23,16 @@ const OUTBOX_LIMIT: usize = 10_000;
 
 /// Longest a client dropped without `disconnect()` waits for its graceful close.
 const DROP_CLOSE_BOUND: Duration = Duration::from_secs(2);
+
+/// Most messages [`ClientHandle::take`] moves out of the mailbox at once.
+const READ_AHEAD: usize = 64;
+
+/// Messages taken out of the mailbox together and not read yet, and the lanes they came from.
+#[derive(Debug, Default)]
+struct ReadAhead {
+    lanes: Vec<Lane>,
+    taken: VecDeque<Taken>,
+}
 
 /// What the broker granted one filter of a `subscribe_many`.
 #[derive(Debug, Clone)]
@@ -38,6 +47,7 @@ pub struct Subscribed {
 pub struct ClientHandle {
     facade: Addr<FacadeActor>,
     mailbox: Arc<Mailbox>,
+    read_ahead: Mutex<ReadAhead>,
     shared: Arc<ClientShared>,
     /// Bound on every wait for the broker.
     timeout: Duration,
@@ -74,6 +84,7 @@ impl ClientHandle {
         let handle = Self {
             facade,
             mailbox,
+            read_ahead: Mutex::default(),
             shared,
             timeout,
             disconnected: AtomicBool::new(false),
@@ -178,6 +189,7 @@ impl ClientHandle {
         requests: Vec<(TopicFilter, QoS, Option<Claim>)>,
     ) -> Result<Vec<Subscribed>> {
         self.check_open()?;
+        self.put_back();
         let filters: Vec<(TopicFilter, QoS, SubscriptionId)> = requests
             .into_iter()
             .map(|(filter, qos, claim)| {
@@ -216,6 +228,7 @@ impl ClientHandle {
 
     /// From now on the subscription `id` keeps its messages for its handle.
     pub fn claim(&self, id: SubscriptionId, filter: &TopicFilter) {
+        self.put_back();
         self.mailbox.claim(id, filter, Claim::Handle);
     }
 
@@ -239,11 +252,30 @@ impl ClientHandle {
         if self.disconnected.load(Ordering::Acquire) {
             return Err(Error::Disconnected);
         }
-        match self.mailbox.take(lanes, wait) {
-            Take::Message(m) => Ok(Some(m)),
+        let mut ahead = self.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
+        if ahead.lanes != lanes {
+            self.mailbox.unread(ahead.taken.drain(..));
+            ahead.lanes.clear();
+            ahead.lanes.extend_from_slice(lanes);
+        }
+        if let Some(t) = ahead.taken.pop_front() {
+            return Ok(Some(t.message));
+        }
+        match self
+            .mailbox
+            .take_into(lanes, wait, READ_AHEAD, &mut ahead.taken)
+        {
+            Take::Taken => Ok(ahead.taken.pop_front().map(|t| t.message)),
             Take::Empty => Ok(None),
             Take::Closed => Err(Error::Disconnected),
         }
+    }
+
+    /// Returns the messages read ahead to the mailbox, before a subscription changes how
+    /// they are routed.
+    fn put_back(&self) {
+        let mut ahead = self.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
+        self.mailbox.unread(ahead.taken.drain(..));
     }
 
     /// The client's counters.

@@ -74,10 +74,19 @@ struct Inner {
     waiters: usize,
 }
 
-/// The outcome of [`Mailbox::take`].
+/// A message taken out of a lane, with what puts it back in its place.
+#[derive(Debug)]
+pub struct Taken {
+    seq: u64,
+    lane: Lane,
+    pub message: Message,
+}
+
+/// The outcome of [`Mailbox::take_into`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Take {
-    Message(Message),
+    /// At least one message was taken.
+    Taken,
     /// Nothing arrived within the wait.
     Empty,
     /// Closed for good and drained.
@@ -210,23 +219,38 @@ impl Mailbox {
         }
     }
 
-    /// Takes the oldest message of `lanes`, waiting up to `wait` for one.
-    pub fn take(&self, lanes: &[Lane], wait: Duration) -> Take {
+    /// Moves up to `max` of the oldest messages of `lanes` into `into`, in arrival order,
+    /// waiting up to `wait` for the first. Taking them in batches spares the Lua thread a
+    /// lock per message; [`Mailbox::unread`] puts back what it did not read.
+    pub fn take_into(
+        &self,
+        lanes: &[Lane],
+        wait: Duration,
+        max: usize,
+        into: &mut VecDeque<Taken>,
+    ) -> Take {
         let deadline = Instant::now() + wait;
         let mut inner = self.lock();
         loop {
-            if let Some(lane) = inner.oldest(lanes) {
-                let msg = inner
-                    .lanes
-                    .get_mut(&lane)
-                    .and_then(VecDeque::pop_front)
-                    .map(|(_, m)| m);
+            let mut taken = 0;
+            while taken < max {
+                let Some(lane) = inner.oldest(lanes) else {
+                    break;
+                };
+                // `oldest` found a message in that lane under this lock.
+                if let Some((seq, message)) =
+                    inner.lanes.get_mut(&lane).and_then(VecDeque::pop_front)
+                {
+                    into.push_back(Taken { seq, lane, message });
+                }
+                taken += 1;
+            }
+            if taken > 0 {
                 drop(inner);
                 if self.want_space.load(Ordering::Acquire) {
                     self.space.notify_one();
                 }
-                // `oldest` found a message in that lane under this lock.
-                return msg.map_or(Take::Empty, Take::Message);
+                return Take::Taken;
             }
             if inner.closed {
                 return Take::Closed;
@@ -242,6 +266,24 @@ impl Mailbox {
                 .unwrap_or_else(|e| e.into_inner());
             inner = guard;
             inner.waiters -= 1;
+        }
+    }
+
+    /// Puts taken messages back at the front of their lanes, in their places; those of a
+    /// subscription that has ended go with it.
+    pub fn unread(&self, taken: impl DoubleEndedIterator<Item = Taken>) {
+        let mut inner = self.lock();
+        for Taken { seq, lane, message } in taken.rev() {
+            if let Lane::Own(id) = lane {
+                if !inner.claims.contains_key(&id) {
+                    continue;
+                }
+            }
+            inner
+                .lanes
+                .entry(lane)
+                .or_default()
+                .push_front((seq, message));
         }
     }
 
@@ -341,11 +383,15 @@ mod tests {
         }
     }
 
+    fn take_one(m: &Mailbox, lanes: &[Lane], wait: Duration) -> (Take, Option<Message>) {
+        let mut into = VecDeque::new();
+        let outcome = m.take_into(lanes, wait, 1, &mut into);
+        (outcome, into.pop_front().map(|t| t.message))
+    }
+
     fn take(m: &Mailbox, lanes: &[Lane]) -> Option<(String, u8, Option<SubscriptionId>)> {
-        match m.take(lanes, Duration::ZERO) {
-            Take::Message(x) => Some((x.topic, x.payload[0], x.route)),
-            _ => None,
-        }
+        let x = take_one(m, lanes, Duration::ZERO).1?;
+        Some((x.topic, x.payload[0], x.route))
     }
 
     #[test]
@@ -357,7 +403,7 @@ mod tests {
         for n in 0..5 {
             assert_eq!(take(&m, &[Lane::Client]), Some(("t".into(), n, None)));
         }
-        assert_eq!(m.take(&[Lane::Client], Duration::ZERO), Take::Empty);
+        assert_eq!(take_one(&m, &[Lane::Client], Duration::ZERO).0, Take::Empty);
         assert_eq!(m.received(), (5, 5));
     }
 
@@ -429,14 +475,9 @@ mod tests {
         m.deliver(msg("t", 1), &[]).unwrap();
         m.close();
         assert!(m.deliver(msg("t", 2), &[]).is_err());
-        assert!(matches!(
-            m.take(&[Lane::Client], Duration::from_secs(5)),
-            Take::Message(_)
-        ));
-        assert_eq!(
-            m.take(&[Lane::Client], Duration::from_secs(5)),
-            Take::Closed
-        );
+        let wait = Duration::from_secs(5);
+        assert_eq!(take_one(&m, &[Lane::Client], wait).0, Take::Taken);
+        assert_eq!(take_one(&m, &[Lane::Client], wait).0, Take::Closed);
     }
 
     #[test]
@@ -452,10 +493,10 @@ mod tests {
                 m.deliver(msg("t", 9), &[]).unwrap();
             })
         };
-        assert!(matches!(
-            m.take(&[Lane::Client], Duration::from_secs(10)),
-            Take::Message(_)
-        ));
+        assert_eq!(
+            take_one(&m, &[Lane::Client], Duration::from_secs(10)).0,
+            Take::Taken
+        );
         pusher.join().unwrap();
     }
 
@@ -464,7 +505,7 @@ mod tests {
         let m = Mailbox::new(1);
         let start = Instant::now();
         assert_eq!(
-            m.take(&[Lane::Client], Duration::from_millis(50)),
+            take_one(&m, &[Lane::Client], Duration::from_millis(50)).0,
             Take::Empty
         );
         assert!(start.elapsed() >= Duration::from_millis(50));
@@ -479,5 +520,29 @@ mod tests {
         assert_eq!(take(&m, &[Lane::Own(3)]), None);
         m.deliver(msg("t", 2), &[matched(3, "t")]).unwrap();
         assert_eq!(take(&m, &[Lane::Client]), Some(("t".into(), 2, None)));
+    }
+
+    #[test]
+    fn a_batch_keeps_arrival_order_and_unread_puts_it_back_in_place() {
+        let m = Mailbox::new(10);
+        m.claim(1, &TopicFilter::new("h").unwrap(), Claim::Handler);
+        for (n, topic) in [(1, "c"), (2, "h"), (3, "c"), (4, "h")] {
+            let routed = [matched(1, "h")];
+            let matched: &[Matched] = if topic == "h" { &routed } else { &[] };
+            m.deliver(msg(topic, n), matched).unwrap();
+        }
+        let both = [Lane::Client, Lane::Handlers];
+        let mut batch = VecDeque::new();
+        assert_eq!(
+            m.take_into(&both, Duration::ZERO, 3, &mut batch),
+            Take::Taken
+        );
+        let order: Vec<u8> = batch.iter().map(|t| t.message.payload[0]).collect();
+        assert_eq!(order, [1, 2, 3]);
+        batch.pop_front();
+        m.unread(batch.drain(..));
+        assert_eq!(take(&m, &[Lane::Client]).map(|t| t.1), Some(3));
+        assert_eq!(take(&m, &[Lane::Handlers]).map(|t| t.1), Some(2));
+        assert_eq!(take(&m, &both).map(|t| t.1), Some(4));
     }
 }

@@ -92,9 +92,9 @@ impl LuaClient {
     }
 
     /// One slice of `receive(timeout)` on the lanes `which` names (nil: the client's;
-    /// "all": the client's and the handlers'; "handlers"; or a subscription id): the message
-    /// and the id of the subscription that claimed it; or `false` and the wait still left
-    /// (`nil` for no bound) when the slice ended first; or nothing when the wait is over.
+    /// "all": the client's and the handlers'; "handlers"; or a subscription id): the
+    /// message's fields (see [`message::values`]); or `false` and the wait still left (`nil`
+    /// for no bound) when the slice ended first; or nothing when the wait is over.
     fn receive_slice(&self, lua: &Lua, wait: &Value, which: &Value) -> Result<MultiValue> {
         let wait = convert::wait_arg(wait, 1)?;
         let slice = wait.map_or(SLICE, |w| w.min(SLICE));
@@ -109,11 +109,7 @@ impl LuaClient {
             }
         };
         let values = match self.handle.take(lanes, slice)? {
-            Some(m) => {
-                let route = m.route.map_or(Value::Nil, |id| Value::Integer(id as i64));
-                let table = message::to_table(lua, m).map_err(lua_error)?;
-                vec![Value::Table(table), route]
-            }
+            Some(m) => return message::values(lua, m).map_err(lua_error),
             None => match wait {
                 None => vec![Value::Boolean(false), Value::Nil],
                 Some(w) if w > slice => vec![

@@ -1,22 +1,27 @@
-//! A received message as the Lua table a script reads.
+//! A received message as the values init.lua builds the message table from.
 
-use mlua::{Lua, Table};
+use mlua::{Lua, MultiValue, Value};
 
 use crate::actors::Message;
 
-/// Builds `{ topic, payload, qos, retain, dup, subscription }`, copying the payload once.
+/// `topic, payload, qos, retain, dup, subscription, route`: init.lua puts the first six in
+/// the table a script reads (`{ topic, payload, qos, retain, dup, subscription }`), which
+/// Lua builds faster than one native call per field; `route` is the id of the subscription
+/// that claimed the message. The payload is copied once, into the Lua string.
 ///
 /// # Errors
 /// Only when Lua cannot allocate.
-pub fn to_table(lua: &Lua, m: Message) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(0, 6)?;
-    t.raw_set("topic", m.topic)?;
-    t.raw_set("payload", lua.create_string(&m.payload)?)?;
-    t.raw_set("qos", m.qos.as_u8())?;
-    t.raw_set("retain", m.retain)?;
-    t.raw_set("dup", m.dup)?;
-    if let Some(filter) = m.subscription {
-        t.raw_set("subscription", &*filter)?;
-    }
-    Ok(t)
+pub fn values(lua: &Lua, m: Message) -> mlua::Result<MultiValue> {
+    let mut values = MultiValue::with_capacity(7);
+    values.push_back(Value::String(lua.create_string(&m.topic)?));
+    values.push_back(Value::String(lua.create_string(&m.payload)?));
+    values.push_back(Value::Integer(i64::from(m.qos.as_u8())));
+    values.push_back(Value::Boolean(m.retain));
+    values.push_back(Value::Boolean(m.dup));
+    values.push_back(match m.subscription {
+        Some(filter) => Value::String(lua.create_string(&*filter)?),
+        None => Value::Nil,
+    });
+    values.push_back(m.route.map_or(Value::Nil, |id| Value::Integer(id as i64)));
+    Ok(values)
 }
