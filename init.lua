@@ -171,27 +171,14 @@ end
 --- Subscribes to `{ {filter, qos [, handler]}, ... }` in one SUBSCRIBE packet; returns the
 -- Subscriptions in order, or raises naming every filter the broker refused.
 function Client:subscribe_many(list)
-    local c = native_of(self, "subscribe_many")
-    local asked = {}
-    if type(list) == "table" then
-        for i, entry in ipairs(list) do
-            if type(entry) ~= "table" then
-                error(("mqtt.subscribe_many: bad entry #%d: expected a table { filter, qos [, handler] }, got %s")
-                    :format(i, type(entry)), 2)
-            end
-            if entry[3] ~= nil and type(entry[3]) ~= "function" then
-                error(("mqtt.subscribe_many: bad entry #%d: the handler must be a function"):format(i), 2)
-            end
-            asked[i] = { entry[1], entry[2], entry[3] ~= nil }
-        end
-    end
-    local r, err = c:subscribe_many(type(list) == "table" and asked or list)
+    local r, err = native_of(self, "subscribe_many"):subscribe_many(list)
     if not r then
         error(err, 2)
     end
+    -- r holds the granted QoS and the subscription id of each entry, in turn.
     local subs = {}
-    for i, granted in ipairs(r) do
-        subs[i] = subscription(self, list[i][1], granted[1], granted[2], list[i][3])
+    for i, entry in ipairs(list) do
+        subs[i] = subscription(self, entry[1], r[2 * i - 1], r[2 * i], entry[3])
     end
     return subs
 end

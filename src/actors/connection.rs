@@ -65,7 +65,7 @@ struct PendingSubscribe {
     /// The filters, with the QoS asked for and the subscription to register (none for the
     /// re-subscriptions the actor makes by itself: the router still has them).
     filters: Vec<(TopicFilter, QoS, Option<SubscriptionId>)>,
-    reply: Option<Reply<Vec<Option<QoS>>>>,
+    reply: Option<Reply<Vec<(TopicFilter, Option<QoS>)>>>,
 }
 
 struct PendingUnsubscribe {
@@ -319,7 +319,7 @@ impl ConnectionActor {
             .shared
             .subscriptions
             .iter()
-            .filter_map(|e| Some((TopicFilter::new(e.key().as_str()).ok()?, *e.value())))
+            .filter_map(|e| Some((TopicFilter::new(&**e.key()).ok()?, *e.value())))
             .collect();
         info!(
             client_id = %self.shared.client_id,
@@ -339,22 +339,23 @@ impl ConnectionActor {
 
     fn subscribed(&mut self, pending: PendingSubscribe, granted: Vec<Option<QoS>>) {
         let mut outcomes = Vec::with_capacity(pending.filters.len());
+        let mut registered = Vec::new();
         for ((filter, _, id), code) in pending.filters.into_iter().zip(granted) {
             match code {
                 Some(qos) => {
                     info!(client_id = %self.shared.client_id, filter = filter.as_str(), qos = qos.as_u8(), "subscribed");
-                    self.shared
-                        .subscriptions
-                        .insert(filter.as_str().to_owned(), qos);
-                    if let Some(id) = id {
-                        self.router.do_send(Register { filter, id });
-                    }
+                    let text: Arc<str> = Arc::from(filter.as_str());
+                    self.shared.subscriptions.insert(text.clone(), qos);
+                    registered.extend(id.map(|id| (text, id)));
                 }
                 None => {
                     warn!(client_id = %self.shared.client_id, filter = filter.as_str(), "subscription refused")
                 }
             }
-            outcomes.push(code);
+            outcomes.push((filter, code));
+        }
+        if !registered.is_empty() {
+            self.router.do_send(Register(registered));
         }
         if let Some(reply) = pending.reply {
             let _ = reply.send(Ok(outcomes));

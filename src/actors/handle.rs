@@ -200,20 +200,18 @@ impl ClientHandle {
                 (filter, qos, id)
             })
             .collect();
+        let ids: Vec<SubscriptionId> = filters.iter().map(|(_, _, id)| *id).collect();
         let (reply, rx) = mpsc::sync_channel(1);
-        self.facade.do_send(Subscribe {
-            filters: filters.clone(),
-            reply,
-        });
+        self.facade.do_send(Subscribe { filters, reply });
         let granted = wait(&rx, self.timeout, "SUBACK").inspect_err(|_| {
-            for (_, _, id) in &filters {
+            for id in &ids {
                 self.mailbox.forget(*id);
             }
         })?;
-        Ok(filters
+        Ok(granted
             .into_iter()
-            .zip(granted)
-            .map(|((filter, _, id), granted)| {
+            .zip(ids)
+            .map(|((filter, granted), id)| {
                 if granted.is_none() {
                     self.mailbox.forget(id);
                 }

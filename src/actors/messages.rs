@@ -77,13 +77,14 @@ pub struct Flush {
     pub reply: Reply<()>,
 }
 
-/// Ask the connection to subscribe to filters in one SUBSCRIBE packet; the reply carries,
-/// in order, the QoS granted to each (`None`: refused) after the SUBACK.
+/// Ask the connection to subscribe to filters in one SUBSCRIBE packet; the reply gives the
+/// filters back, in order, each with the QoS granted to it (`None`: refused) after the
+/// SUBACK.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
 pub struct Subscribe {
     pub filters: Vec<(TopicFilter, QoS, SubscriptionId)>,
-    pub reply: Reply<Vec<Option<QoS>>>,
+    pub reply: Reply<Vec<(TopicFilter, Option<QoS>)>>,
 }
 
 /// Ask the connection to unsubscribe; the reply comes after UNSUBACK.
@@ -101,13 +102,11 @@ pub struct Disconnect {
     pub reply: Option<Reply<()>>,
 }
 
-/// Tell the router a subscription is active (after its SUBACK).
+/// Tell the router subscriptions are active (after their SUBACK): each one's filter, as
+/// messages carry it, and id.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
-pub struct Register {
-    pub filter: TopicFilter,
-    pub id: SubscriptionId,
-}
+pub struct Register(pub Vec<(Arc<str>, SubscriptionId)>);
 
 /// Tell the router every subscription to a filter has ended (after its UNSUBACK).
 #[derive(Debug, actix::Message)]

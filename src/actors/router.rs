@@ -18,8 +18,8 @@ use crate::topic::{TopicFilter, TopicTrie};
 pub struct RouterActor {
     /// Active subscriptions by their filters' patterns.
     trie: TopicTrie<SubscriptionId>,
-    /// Each active subscription's filter, whole and as the text messages carry.
-    filters: FxHashMap<SubscriptionId, (TopicFilter, Arc<str>)>,
+    /// Each active subscription's filter, as the text messages carry.
+    filters: FxHashMap<SubscriptionId, Arc<str>>,
     /// The subscriptions matching the message being routed (kept to reuse its allocation).
     matched: Vec<Matched>,
     /// The mailbox the Lua side reads.
@@ -65,11 +65,16 @@ impl Drop for RouterActor {
 impl Handler<Register> for RouterActor {
     type Result = ();
 
-    /// Starts routing matches of a subscription.
-    fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
-        self.trie.insert(&msg.filter, msg.id);
-        let text: Arc<str> = Arc::from(msg.filter.as_str());
-        self.filters.insert(msg.id, (msg.filter, text));
+    /// Starts routing matches of subscriptions.
+    fn handle(&mut self, Register(subscriptions): Register, _: &mut Context<Self>) {
+        for (text, id) in subscriptions {
+            // The text comes from a valid filter; checking it again costs less memory than
+            // carrying both forms.
+            if let Ok(filter) = TopicFilter::new(&*text) {
+                self.trie.insert(&filter, id);
+                self.filters.insert(id, text);
+            }
+        }
     }
 }
 
@@ -81,7 +86,7 @@ impl Handler<Unregister> for RouterActor {
         let ended: Vec<SubscriptionId> = self
             .filters
             .iter()
-            .filter(|(_, (f, _))| *f == msg.filter)
+            .filter(|(_, text)| ***text == *msg.filter.as_str())
             .map(|(id, _)| *id)
             .collect();
         for id in ended {
@@ -110,7 +115,7 @@ impl Handler<Routes> for RouterActor {
             self.matched.clear();
             let (filters, matched) = (&self.filters, &mut self.matched);
             self.trie.for_each_match(&message.topic, |id| {
-                if let Some((_, text)) = filters.get(id) {
+                if let Some(text) = filters.get(id) {
                     matched.push(Matched {
                         id: *id,
                         filter: text.clone(),

@@ -1,7 +1,7 @@
 //! ClientShared: the state of one client that the Lua thread reads and the actors write.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -24,7 +24,7 @@ pub struct ClientShared {
     last_error: Mutex<Option<String>>,
     /// Active subscriptions by filter, with the QoS the broker granted; what a reconnect
     /// without a session re-subscribes.
-    pub subscriptions: DashMap<String, QoS>,
+    pub subscriptions: DashMap<Arc<str>, QoS>,
     /// Publishes on their way from Lua to the protocol's send queue.
     pub outbox: SendQueue,
     /// Messages and bytes the Lua side published.

@@ -53,7 +53,8 @@ impl LuaClient {
         granted(outcome.pop())
     }
 
-    /// `subscribe_many({ {filter, qos, has_handler}, ... })`: `{ {qos, id}, ... }` in order.
+    /// `subscribe_many({ {filter, qos [, handler]}, ... })`: `{ qos1, id1, qos2, id2, ... }`,
+    /// flat so that ten thousand subscriptions do not cost ten thousand tables.
     fn subscribe_many(&self, lua: &Lua, list: &Value) -> Result<mlua::Table> {
         let requests = convert::subscription_list(list)?;
         let outcome = self.handle.subscribe_many(requests)?;
@@ -66,10 +67,12 @@ impl LuaClient {
             return Err(Error::SubscriptionsRefused(refused));
         }
         let t = lua
-            .create_table_with_capacity(outcome.len(), 0)
+            .create_table_with_capacity(2 * outcome.len(), 0)
             .map_err(lua_error)?;
         for (i, s) in outcome.into_iter().enumerate() {
-            t.raw_set(i + 1, granted(Some(s))?).map_err(lua_error)?;
+            let [qos, id] = granted(Some(s))?;
+            t.raw_set(2 * i + 1, qos).map_err(lua_error)?;
+            t.raw_set(2 * i + 2, id).map_err(lua_error)?;
         }
         Ok(t)
     }

@@ -193,11 +193,18 @@ pub fn subscription_list(v: &Value) -> Result<Vec<(TopicFilter, QoS, Option<Clai
         };
         let filter = filter(&t.raw_get(1).map_err(lua_error)?, 1)?;
         let qos = qos_arg(&t.raw_get(2).map_err(lua_error)?, 2)?;
-        let handler: Value = t.raw_get(3).map_err(lua_error)?;
-        let claim = handler
-            .as_boolean()
-            .unwrap_or(false)
-            .then_some(Claim::Handler);
+        let claim = match t.raw_get(3).map_err(lua_error)? {
+            Value::Nil => None,
+            Value::Function(_) => Some(Claim::Handler),
+            other => {
+                return Err(bad_arg(
+                    1,
+                    "subscriptions",
+                    "{ filter, qos [, handler function] } entries",
+                    &other,
+                ))
+            }
+        };
         out.push((filter, qos, claim));
     }
     if out.is_empty() {

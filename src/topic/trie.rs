@@ -23,21 +23,116 @@ pub struct TopicTrie<V> {
 
 #[derive(Debug, Clone)]
 struct Node<V> {
-    children: FxHashMap<Box<str>, Node<V>>,
+    children: Children<V>,
     plus: Option<Box<Node<V>>>,
+    /// The values held here, boxed so that the many nodes that hold none stay small.
+    ends: Option<Box<Ends<V>>>,
+}
+
+#[derive(Debug, Clone)]
+struct Ends<V> {
     /// Values of the filters that end at this node.
     values: Vec<V>,
     /// Values of the filters that end in a `#` level below this node.
     hash: Vec<V>,
 }
 
+impl<V> Default for Ends<V> {
+    fn default() -> Self {
+        Self {
+            values: Vec::new(),
+            hash: Vec::new(),
+        }
+    }
+}
+
+/// The exact-level children of a node: a list sized to fit while there are few (most nodes
+/// of a large tree have one), a hash map beyond [`FEW`]. A map holding one child would take
+/// four slots; the list takes one.
+#[derive(Debug, Clone)]
+enum Children<V> {
+    Few(Vec<(Box<str>, Node<V>)>),
+    Many(FxHashMap<Box<str>, Node<V>>),
+}
+
+/// Most children a node keeps in a list.
+const FEW: usize = 8;
+
+impl<V> Children<V> {
+    fn get(&self, level: &str) -> Option<&Node<V>> {
+        match self {
+            Children::Few(list) => list.iter().find(|(k, _)| **k == *level).map(|(_, n)| n),
+            Children::Many(map) => map.get(level),
+        }
+    }
+
+    fn get_mut(&mut self, level: &str) -> Option<&mut Node<V>> {
+        match self {
+            Children::Few(list) => list.iter_mut().find(|(k, _)| **k == *level).map(|(_, n)| n),
+            Children::Many(map) => map.get_mut(level),
+        }
+    }
+
+    fn get_or_insert(&mut self, level: &str) -> &mut Node<V> {
+        if let Children::Few(list) = self {
+            if list.len() >= FEW && !list.iter().any(|(k, _)| **k == *level) {
+                *self = Children::Many(std::mem::take(list).into_iter().collect());
+            }
+        }
+        match self {
+            Children::Few(list) => {
+                let index = match list.iter().position(|(k, _)| **k == *level) {
+                    Some(index) => index,
+                    None => {
+                        list.reserve_exact(1);
+                        list.push((level.into(), Node::default()));
+                        list.len() - 1
+                    }
+                };
+                &mut list[index].1
+            }
+            // `entry` wants an owned key even when the child exists; subscribing is rare
+            // enough for that short allocation not to matter.
+            Children::Many(map) => map.entry(level.into()).or_default(),
+        }
+    }
+
+    fn remove(&mut self, level: &str) {
+        match self {
+            Children::Few(list) => {
+                if let Some(index) = list.iter().position(|(k, _)| **k == *level) {
+                    list.swap_remove(index);
+                    list.shrink_to_fit();
+                }
+            }
+            Children::Many(map) => {
+                map.remove(level);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Children::Few(list) => list.is_empty(),
+            Children::Many(map) => map.is_empty(),
+        }
+    }
+
+    #[cfg(test)]
+    fn nodes(&self) -> Vec<&Node<V>> {
+        match self {
+            Children::Few(list) => list.iter().map(|(_, n)| n).collect(),
+            Children::Many(map) => map.values().collect(),
+        }
+    }
+}
+
 impl<V> Default for Node<V> {
     fn default() -> Self {
         Self {
-            children: FxHashMap::default(),
+            children: Children::Few(Vec::new()),
             plus: None,
-            values: Vec::new(),
-            hash: Vec::new(),
+            ends: None,
         }
     }
 }
@@ -70,7 +165,7 @@ impl<V> TopicTrie<V> {
         // MQTT 3.1.1 section 4.7.2: a topic starting with '$' is not matched by a filter
         // whose first level is a wildcard; deeper wildcards are unaffected.
         if !topic.starts_with('$') {
-            self.root.hash.iter().for_each(&mut f);
+            self.root.hash().iter().for_each(&mut f);
             if let Some(plus) = &self.root.plus {
                 plus.visit(rest, &mut f);
             }
@@ -110,14 +205,16 @@ impl<V: PartialEq> TopicTrie<V> {
         for level in path.into_iter().flat_map(|path| path.split('/')) {
             node = node.child_or_insert(level);
         }
+        let ends = node.ends.get_or_insert_with(Box::default);
         let slot = if is_hash {
-            &mut node.hash
+            &mut ends.hash
         } else {
-            &mut node.values
+            &mut ends.values
         };
         if slot.contains(&value) {
             return false;
         }
+        slot.reserve_exact(1);
         slot.push(value);
         self.len += 1;
         true
@@ -138,20 +235,25 @@ impl<V: PartialEq> TopicTrie<V> {
 }
 
 impl<V> Node<V> {
+    /// Values of the filters that end at this node.
+    fn values(&self) -> &[V] {
+        self.ends.as_deref().map_or(&[], |e| &e.values)
+    }
+
+    /// Values of the filters that end in a `#` level below this node.
+    fn hash(&self) -> &[V] {
+        self.ends.as_deref().map_or(&[], |e| &e.hash)
+    }
+
     fn is_empty(&self) -> bool {
-        self.values.is_empty()
-            && self.hash.is_empty()
-            && self.plus.is_none()
-            && self.children.is_empty()
+        self.ends.is_none() && self.plus.is_none() && self.children.is_empty()
     }
 
     fn child_or_insert(&mut self, level: &str) -> &mut Node<V> {
         if level == "+" {
             self.plus.get_or_insert_with(Box::default)
         } else {
-            // `entry` wants an owned key even when the child exists; subscribing is rare
-            // enough for that short allocation not to matter.
-            self.children.entry(level.into()).or_default()
+            self.children.get_or_insert(level)
         }
     }
 
@@ -160,9 +262,9 @@ impl<V> Node<V> {
     fn visit<'a>(&'a self, rest: Option<&str>, f: &mut impl FnMut(&'a V)) {
         // '#' also matches its parent level alone, so these match whether levels remain or
         // not.
-        self.hash.iter().for_each(&mut *f);
+        self.hash().iter().for_each(&mut *f);
         let Some(rest) = rest else {
-            self.values.iter().for_each(f);
+            self.values().iter().for_each(f);
             return;
         };
         let (level, rest) = split_level(rest);
@@ -180,16 +282,22 @@ impl<V: PartialEq> Node<V> {
     /// leads to, and drops children that this leaves empty.
     fn remove(&mut self, path: Option<&str>, is_hash: bool, value: &V) -> bool {
         let Some(path) = path else {
+            let Some(ends) = self.ends.as_deref_mut() else {
+                return false;
+            };
             let slot = if is_hash {
-                &mut self.hash
+                &mut ends.hash
             } else {
-                &mut self.values
+                &mut ends.values
             };
             let Some(index) = slot.iter().position(|held| held == value) else {
                 return false;
             };
             // Not swap_remove: keeping insertion order costs nothing more than the search.
             slot.remove(index);
+            if ends.values.is_empty() && ends.hash.is_empty() {
+                self.ends = None;
+            }
             return true;
         };
         let (level, rest) = split_level(path);
@@ -246,7 +354,12 @@ mod tests {
     }
 
     fn node_count<V>(node: &Node<V>) -> usize {
-        1 + node.children.values().map(node_count).sum::<usize>()
+        1 + node
+            .children
+            .nodes()
+            .into_iter()
+            .map(node_count)
+            .sum::<usize>()
             + node.plus.as_deref().map_or(0, node_count)
     }
 
@@ -280,6 +393,22 @@ mod tests {
         assert!(trie.is_empty());
         assert_eq!(trie.len(), 0);
         assert!(trie.matches("a").is_empty());
+        assert_eq!(node_count(&trie.root), 1);
+    }
+
+    #[test]
+    fn a_node_with_many_children_keeps_them_all() {
+        let names: Vec<String> = (0..3 * FEW).map(|n| format!("a/{n}/x")).collect();
+        let mut trie = TopicTrie::new();
+        for (id, name) in names.iter().enumerate() {
+            assert!(trie.insert(&filter(name), id));
+        }
+        for (id, name) in names.iter().enumerate() {
+            assert_eq!(sorted_matches(&trie, name), [id]);
+        }
+        for (id, name) in names.iter().enumerate() {
+            assert!(trie.remove(&filter(name), &id));
+        }
         assert_eq!(node_count(&trie.root), 1);
     }
 
