@@ -13,8 +13,8 @@ use tracing::{debug, info, warn};
 use super::link::{Link, NetEvent, NetEvents};
 use super::mailbox::SubscriptionId;
 use super::messages::{
-    Acknowledge, Closed, Disconnect, Flush, Publish, Register, Reply, Route, Routes, Subscribe,
-    TakeQueued, Unregister, Unsubscribe,
+    Acknowledge, Closed, Disconnect, Flush, Granted, Publish, Register, Reply, Route, Routes,
+    Subscribe, TakeQueued, Unregister, Unsubscribe,
 };
 use super::router::RouterActor;
 use super::shared::ClientShared;
@@ -65,7 +65,7 @@ struct PendingSubscribe {
     /// The filters, with the QoS asked for and the subscription to register (none for the
     /// re-subscriptions the actor makes by itself: the router still has them).
     filters: Vec<(TopicFilter, QoS, Option<SubscriptionId>)>,
-    reply: Option<Reply<Vec<(TopicFilter, Option<QoS>)>>>,
+    reply: Option<Reply<Granted>>,
 }
 
 struct PendingUnsubscribe {

@@ -77,14 +77,17 @@ pub struct Flush {
     pub reply: Reply<()>,
 }
 
+/// The filters of a SUBSCRIBE, in order, each with the QoS the broker granted it (`None`:
+/// refused).
+pub type Granted = Vec<(TopicFilter, Option<QoS>)>;
+
 /// Ask the connection to subscribe to filters in one SUBSCRIBE packet; the reply gives the
-/// filters back, in order, each with the QoS granted to it (`None`: refused) after the
-/// SUBACK.
+/// filters back with what the SUBACK granted.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
 pub struct Subscribe {
     pub filters: Vec<(TopicFilter, QoS, SubscriptionId)>,
-    pub reply: Reply<Vec<(TopicFilter, Option<QoS>)>>,
+    pub reply: Reply<Granted>,
 }
 
 /// Ask the connection to unsubscribe; the reply comes after UNSUBACK.
