@@ -11,7 +11,8 @@ local await_delivery = require("support.await_delivery")
 
 -- Where the brokers differ. `refusal`: the CONNACK refusal of a wrong password. `qos2`: the
 -- QoS a subscription at QoS 2 is granted. `publish_qos2`: the QoS a QoS 2 publish is
--- delivered at, or "drops the connection". `dot_in_topic`: what happens to a '.' in a topic.
+-- delivered at, or "drops the connection". `dot_in_topic`: what happens to a '.' in a topic
+-- ("kept", "refused" or "becomes '/'").
 local BROKERS = {
     mosquitto = { refusal = "not authorised", qos2 = 2, publish_qos2 = 2, dot_in_topic = "kept" },
     nats = {
@@ -20,7 +21,12 @@ local BROKERS = {
         publish_qos2 = "drops the connection",
         dot_in_topic = "refused",
     },
-    rabbitmq = { refusal = "bad user name or password", qos2 = 1, publish_qos2 = 1, dot_in_topic = "becomes '/'" },
+    rabbitmq = {
+        refusal = "bad user name or password",
+        qos2 = 1,
+        publish_qos2 = 1,
+        dot_in_topic = "becomes '/'",
+    },
 }
 
 local WATCHED = [[
