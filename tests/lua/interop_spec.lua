@@ -109,7 +109,9 @@ for kind in (os.getenv("COPPER_INTEROP") or "mosquitto"):gmatch("[^,]+") do
                     reconnect = { min_delay = 0.1, max_delay = 0.5 },
                 }))
                 sub:subscribe("qos/2", 1)
-                client:publish("qos/2", "exactly once", { qos = 2 })
+                local ok, err = pcall(client.publish, client, "qos/2", "exactly once", { qos = 2, wait = true })
+                assert.is_false(ok)
+                assert.matches("mqtt.publish: the client is disconnected", err, 1, true)
                 assert.is_true(wait_until(5, function()
                     return client:stats().reconnects >= 3
                 end), "reconnects: " .. client:stats().reconnects)
@@ -132,13 +134,13 @@ for kind in (os.getenv("COPPER_INTEROP") or "mosquitto"):gmatch("[^,]+") do
         end
 
         it("gives a new subscriber the retained message, and an empty one clears it", function()
-            pub:publish("status/device-1", "online", { qos = 1, retain = true })
+            pub:publish("status/device-1", "online", { qos = 1, retain = true, wait = true })
             sub:subscribe("status/device-1", 1)
             local msg = sub:receive(5)
             assert.are.equal("online", msg and msg.payload)
             assert.is_true(msg.retain)
 
-            pub:publish("status/device-1", "", { qos = 1, retain = true })
+            pub:publish("status/device-1", "", { qos = 1, retain = true, wait = true })
             assert.are.equal("", sub:receive(5).payload)
             local late = mqtt.connect("127.0.0.1", broker:options())
             finally(function() late:disconnect() end)
