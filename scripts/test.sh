@@ -7,17 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 
-COPPER_TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/copper-test.XXXXXX")
-export COPPER_TEST_ROOT
 # No broker or child process outlives the run, whatever happened in it.
-cleanup() {
-  local pidfile
-  for pidfile in "$COPPER_TEST_ROOT"/*/pid "$COPPER_TEST_ROOT"/*.pid; do
-    [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null || true
-  done
-  rm -rf "$COPPER_TEST_ROOT"
-}
-trap cleanup EXIT
+source scripts/testbed.sh
+testbed_root
 
 echo "== cargo test (vendored Lua, so tests can create Lua states)"
 # Bounds on the whole run: a test that hangs fails the run instead of stalling it.
@@ -27,9 +19,5 @@ echo "== cargo build --release (the module lua5.4 and CopperMoon load)"
 cargo build --release
 
 echo "== busted (lua5.4)"
-# target/lua: mqtt -> this checkout (init.lua), copper_mqtt.so -> the release build.
-release="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
-mkdir -p target/lua
-ln -sfn ../.. target/lua/mqtt
-ln -sfn "$release/libcopper_mqtt.so" target/lua/copper_mqtt.so
+testbed_lua
 timeout --kill-after=10 600 lua5.4 "$(command -v busted)" "$@"

@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# The test bed's broker: starts a real mosquitto on a free 127.0.0.1 port with a config file
-# it writes, and stops, kills or restarts it by PID. Rust tests (tests/common) and Lua specs
-# (tests/lua/support/broker.lua) both drive this one script.
+# The test bed's broker: starts a real broker on a free 127.0.0.1 port with a config file it
+# writes, and stops, kills or restarts it by PID. Rust tests (tests/common) and Lua specs
+# (tests/lua/support/broker.lua) both drive this one script. mosquitto is the broker of every
+# test; NATS' MQTT listener and RabbitMQ's MQTT plugin serve the interop specs.
 #
-#   broker.sh start DIR [--user NAME:PASS]... [--acl FILE] [--persist] [--deny FILTER]...
-#                       [--conf LINE]...            prints "PORT PID"
+#   broker.sh start DIR [--kind mosquitto|nats|rabbitmq] [--user NAME:PASS]... [--conf LINE]...
+#                       [--acl FILE] [--persist] [--deny FILTER]...   prints "PORT PID"
 #   broker.sh restart DIR    same config, same port;  prints "PORT PID"
 #   broker.sh stop DIR       SIGTERM, then SIGKILL after 5 s; waits until it is gone
 #   broker.sh kill DIR       SIGKILL (kill -9); waits until it is gone
 #
-# --user turns anonymous access off; --deny makes SUBSCRIBE to FILTER fail with 0x80 (through
-# the dynamic-security plugin, since a plain acl_file grants and then delivers nothing).
-# Each broker's files live in DIR: mosquitto.conf, port, pid, log. A broker whose DIR lies
-# under $COPPER_TEST_ROOT is also killed by the test runner when the run ends.
+# --kind is mosquitto by default. --user turns anonymous access off (RabbitMQ takes one
+# user). --conf adds a line to the broker's own config file. --acl, --persist and --deny are
+# mosquitto's: --deny makes SUBSCRIBE to FILTER fail with 0x80 (through the dynamic-security
+# plugin, since a plain acl_file grants and then delivers nothing); NATS and RabbitMQ always
+# keep their state in DIR across a restart.
+# Each broker's files live in DIR: kind, its config, port, pid, log (and RabbitMQ's Erlang
+# distribution port, dist.port, and its own epmd: epmd.port, epmd.pid). A broker whose DIR lies under $COPPER_TEST_ROOT is also killed by the
+# test runner when the run ends. Every port, NATS' client port and Erlang's distribution and
+# epmd ports included, is bound to 127.0.0.1; NATS' monitoring port stays off.
 set -euo pipefail
 
 DYNSEC_PLUGIN=${DYNSEC_PLUGIN:-$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -n 1)}
+RABBITMQ_SERVER=${RABBITMQ_SERVER:-/usr/lib/rabbitmq/bin/rabbitmq-server}
 
 die() { echo "broker.sh: $*" >&2; exit 1; }
 
@@ -35,11 +42,15 @@ wait_gone() {
   done
 }
 
+random_port() { echo $(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 )); }
+
+# Writes DIR/kind and the broker's config template (its port is @PORT@).
 write_config() {
   local dir=$1; shift
-  local users=() acl="" persist=0 denies=() extra=()
+  local kind=mosquitto users=() acl="" persist=0 denies=() extra=()
   while [ $# -gt 0 ]; do
     case $1 in
+      --kind) kind=$2; shift 2 ;;
       --user) users+=("$2"); shift 2 ;;
       --acl) acl=$2; shift 2 ;;
       --persist) persist=1; shift ;;
@@ -48,8 +59,23 @@ write_config() {
       *) die "unknown option $1" ;;
     esac
   done
+  if [ "$kind" != mosquitto ]; then
+    [ -z "$acl" ] && [ ${#denies[@]} = 0 ] || die "--acl and --deny are mosquitto options"
+  fi
+  echo "$kind" > "$dir/kind"
+  case $kind in
+    mosquitto) write_mosquitto_config "$dir" ;;
+    nats) write_nats_config "$dir" ;;
+    rabbitmq) write_rabbitmq_config "$dir" ;;
+    *) die "unknown broker kind $kind (mosquitto, nats or rabbitmq)" ;;
+  esac
+}
+
+# The write_*_config functions read write_config's option variables.
+write_mosquitto_config() {
+  local dir=$1
   {
-    echo "listener PORT 127.0.0.1"
+    echo "listener @PORT@ 127.0.0.1"
     # Started as root, mosquitto would switch to its own user and lose access to DIR.
     echo "user $(id -un)"
     echo "log_dest file $dir/log"
@@ -82,6 +108,48 @@ write_config() {
   } > "$dir/mosquitto.conf.in"
 }
 
+# NATS serves MQTT only with JetStream (which keeps sessions and retained messages) and a
+# server name. MQTT clients log in as NATS users.
+write_nats_config() {
+  local dir=$1 u
+  {
+    echo "server_name: copper_test"
+    echo "host: 127.0.0.1"
+    echo "port: -1"
+    echo "log_file: \"$dir/log\""
+    echo "jetstream { store_dir: \"$dir/jetstream\" }"
+    echo "mqtt { host: 127.0.0.1, port: @PORT@ }"
+    if [ ${#users[@]} -gt 0 ]; then
+      echo "authorization { users = ["
+      for u in "${users[@]}"; do echo "  { user: \"${u%%:*}\", password: \"${u#*:}\" }"; done
+      echo "] }"
+    fi
+    for line in "${extra[@]}"; do echo "$line"; done
+  } > "$dir/nats.conf.in"
+}
+
+# RabbitMQ with the MQTT plugin alone: no AMQP listener. Anonymous MQTT clients log in as
+# the default user (guest, or the --user).
+write_rabbitmq_config() {
+  local dir=$1
+  [ ${#users[@]} -le 1 ] || die "rabbitmq takes one --user"
+  echo "[rabbitmq_mqtt]." > "$dir/enabled_plugins"
+  : > "$dir/rabbitmq-env.conf"
+  {
+    echo "listeners.tcp = none"
+    echo "mqtt.listeners.tcp.1 = 127.0.0.1:@PORT@"
+    echo "log.console = false"
+    if [ ${#users[@]} -gt 0 ]; then
+      echo "default_user = ${users[0]%%:*}"
+      echo "default_pass = ${users[0]#*:}"
+      echo "mqtt.allow_anonymous = false"
+    else
+      echo "mqtt.allow_anonymous = true"
+    fi
+    for line in "${extra[@]}"; do echo "$line"; done
+  } > "$dir/rabbitmq.conf.in"
+}
+
 # Anonymous clients may do everything except subscribe to the denied filters.
 write_dynsec() {
   local file=$1; shift
@@ -102,20 +170,15 @@ write_dynsec() {
 JSON
 }
 
-# Starts mosquitto on $port; 0 when it is up, 1 when the port was taken, 2 on other failures.
-launch() {
-  local dir=$1 port=$2
-  sed "s/^listener PORT /listener $port /" "$dir/mosquitto.conf.in" > "$dir/mosquitto.conf"
-  : > "$dir/log"
-  setsid mosquitto -c "$dir/mosquitto.conf" > "$dir/stderr" 2>&1 < /dev/null &
-  local pid=$! tries=100
-  echo "$pid" > "$dir/pid"
-  echo "$port" > "$dir/port"
-  # Up when it logs "running" (after binding); a taken port makes it exit instead.
-  while [ $tries -gt 0 ]; do
-    grep -q " running$" "$dir/log" 2>/dev/null && return 0
+# Waits until the broker's log in DIR has a line matching $3, at most $4 twentieths of a second;
+# 0 when it did, 1 when the broker exited because a port was taken, 2 on other failures.
+await_start() {
+  local dir=$1 pid=$2 ready=$3 tries=$4
+  while [ "$tries" -gt 0 ]; do
+    grep -q "$ready" "$dir/log" 2>/dev/null && return 0
     if ! alive "$pid"; then
-      grep -qi "address already in use" "$dir/log" "$dir/stderr" && return 1
+      grep -qiE "address already in use|eaddrinuse|dist_port_already_used" "$dir/log" "$dir/stderr" &&
+        return 1
       return 2
     fi
     tries=$((tries - 1))
@@ -125,18 +188,82 @@ launch() {
   return 2
 }
 
+# Starts the broker of DIR on $port; returns as await_start does.
+launch() {
+  local dir=$1 port=$2 kind pid
+  kind=$(cat "$dir/kind")
+  echo "$port" > "$dir/port"
+  : > "$dir/log"
+  case $kind in
+    mosquitto)
+      sed "s/@PORT@/$port/" "$dir/mosquitto.conf.in" > "$dir/mosquitto.conf"
+      setsid mosquitto -c "$dir/mosquitto.conf" > "$dir/stderr" 2>&1 < /dev/null &
+      pid=$!; echo "$pid" > "$dir/pid"
+      # Up when it logs "running" (after binding); a taken port makes it exit instead.
+      await_start "$dir" "$pid" " running$" 100 ;;
+    nats)
+      sed "s/@PORT@/$port/" "$dir/nats.conf.in" > "$dir/nats.conf"
+      setsid nats-server -c "$dir/nats.conf" > "$dir/stderr" 2>&1 < /dev/null &
+      pid=$!; echo "$pid" > "$dir/pid"
+      await_start "$dir" "$pid" "Server is ready" 200 ;;
+    rabbitmq)
+      start_epmd "$dir" || return 1
+      sed "s/@PORT@/$port/" "$dir/rabbitmq.conf.in" > "$dir/rabbitmq.conf"
+      [ -f "$dir/dist.port" ] || random_port > "$dir/dist.port"
+      # RABBITMQ_ALLOW_INPUT makes the script exec the Erlang VM (with -noinput) instead of
+      # waiting for it in a shell, so that the PID is the broker's own.
+      env HOME="$dir" \
+        RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" \
+        RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf" \
+        RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
+        RABBITMQ_NODENAME=copper@localhost \
+        RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+        RABBITMQ_DIST_PORT="$(cat "$dir/dist.port")" \
+        RABBITMQ_MNESIA_BASE="$dir/mnesia" \
+        RABBITMQ_LOG_BASE="$dir" \
+        RABBITMQ_LOGS="$dir/log" \
+        RABBITMQ_ALLOW_INPUT=true \
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-noinput -start_epmd false -kernel inet_dist_use_interface {127,0,0,1}" \
+        ERL_CRASH_DUMP="$dir/erl_crash.dump" \
+        ERL_EPMD_ADDRESS=127.0.0.1 \
+        ERL_EPMD_PORT="$(cat "$dir/epmd.port")" \
+        setsid "$RABBITMQ_SERVER" > "$dir/stderr" 2>&1 < /dev/null &
+      pid=$!; echo "$pid" > "$dir/pid"
+      await_start "$dir" "$pid" "Server startup complete" 1800 ;;
+  esac
+}
+
+# RabbitMQ's node registers with an epmd of its own on 127.0.0.1, started here (in the
+# foreground, so that it has a PID to stop) unless it still runs; 1 when its port was taken.
+start_epmd() {
+  local dir=$1 port pid tries=50
+  [ -f "$dir/epmd.pid" ] && alive "$(cat "$dir/epmd.pid")" && return 0
+  port=$(cat "$dir/epmd.port" 2>/dev/null || random_port)
+  echo "$port" > "$dir/epmd.port"
+  setsid epmd -address 127.0.0.1 -port "$port" > "$dir/epmd.log" 2>&1 < /dev/null &
+  pid=$!; echo "$pid" > "$dir/epmd.pid"
+  until epmd -port "$port" -names > /dev/null 2>&1; do
+    if ! alive "$pid" || [ $tries = 0 ]; then
+      kill -9 "$pid" 2>/dev/null || true
+      rm -f "$dir/epmd.port" "$dir/epmd.pid"
+      return 1
+    fi
+    tries=$((tries - 1)); sleep 0.1
+  done
+}
+
 start() {
   local dir=$1; shift
   mkdir -p "$dir"
   write_config "$dir" "$@"
   local attempt rc
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    local port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
-    rc=0; launch "$dir" "$port" || rc=$?
+    rm -f "$dir/dist.port"
+    rc=0; launch "$dir" "$(random_port)" || rc=$?
     case $rc in
-      0) echo "$port $(cat "$dir/pid")"; return 0 ;;
+      0) echo "$(cat "$dir/port") $(cat "$dir/pid")"; return 0 ;;
       1) continue ;;
-      *) die "mosquitto did not start: $(cat "$dir/stderr" "$dir/log" 2>/dev/null | tail -n 5)" ;;
+      *) die "$(cat "$dir/kind") did not start: $(cat "$dir/stderr" "$dir/log" 2>/dev/null | tail -n 5)" ;;
     esac
   done
   die "no free port found in 10 attempts"
@@ -150,16 +277,22 @@ restart() {
   while :; do
     rc=0; launch "$dir" "$port" || rc=$?
     [ $rc = 0 ] && { echo "$port $(cat "$dir/pid")"; return 0; }
-    [ $rc = 1 ] && [ $tries -gt 0 ] || die "mosquitto did not restart on port $port: $(tail -n 5 "$dir/log")"
+    [ $rc = 1 ] && [ $tries -gt 0 ] || die "$(cat "$dir/kind") did not restart on port $port: $(tail -n 5 "$dir/log")"
     tries=$((tries - 1)); sleep 0.1
   done
 }
 
-stop() {
-  local dir=$1 pid
-  pid=$(cat "$dir/pid" 2>/dev/null) || return 0
+# SIGTERM, then SIGKILL after 5 s, for the PID in a file; waits until it is gone.
+terminate() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 0
   kill "$pid" 2>/dev/null || true
   wait_gone "$pid" 50 || { kill -9 "$pid" 2>/dev/null || true; wait_gone "$pid" 50; }
+}
+
+stop() {
+  terminate "$1/pid"
+  terminate "$1/epmd.pid"
 }
 
 kill9() {

@@ -1,6 +1,7 @@
---- The test bed for Lua specs: a real mosquitto on a free 127.0.0.1 port, driven through
--- tests/support/broker.sh (the script the Rust tests use too). Stop it in `finally` or
--- `after_each`; scripts/test.sh kills any broker a crashed spec left behind.
+--- The test bed for Lua specs: a real broker (mosquitto unless `kind` says otherwise) on a free
+-- 127.0.0.1 port, driven through tests/support/broker.sh (the script the Rust tests use too).
+-- Stop it in `finally` or `after_each`; scripts/test.sh kills any broker a crashed spec left
+-- behind.
 
 local busted = require("busted")
 
@@ -35,13 +36,14 @@ local function run(...)
     return sh(table.concat(words, " "))
 end
 
---- Starts a broker. `opts`: { users = {"name:pass", ...}, deny = {"filter", ...},
--- persist = true, conf = {"raw mosquitto.conf line", ...} }.
+--- Starts a broker. `opts`: { kind = "mosquitto" | "nats" | "rabbitmq", users = {"name:pass", ...},
+-- deny = {"filter", ...}, persist = true, conf = {"raw config line", ...} } (deny and persist
+-- are mosquitto's; see tests/support/broker.sh).
 function Broker.start(opts)
     opts = opts or {}
     counter = counter + 1
     local dir = ("%s/lua-%d-%d"):format(root(), math.random(1, 1e9), counter)
-    local args = { "start", dir }
+    local args = { "start", dir, "--kind", opts.kind or "mosquitto" }
     for _, u in ipairs(opts.users or {}) do
         args[#args + 1] = "--user"; args[#args + 1] = u
     end
@@ -97,6 +99,17 @@ end
 
 function Broker:stop()
     run("stop", self.dir)
+end
+
+--- The broker's log so far.
+function Broker:log()
+    local f = io.open(self.dir .. "/log")
+    if not f then
+        return ""
+    end
+    local text = f:read("a")
+    f:close()
+    return text
 end
 
 --- Connect options for this broker, merged with `extra`.
