@@ -46,6 +46,10 @@ pub enum Error {
     AckTimeout { ack: &'static str, secs: f64 },
     #[error("the connection was lost before the broker answered ({0})")]
     ConnectionLost(String),
+    #[error("the connection to the broker was lost: {0}")]
+    LinkLost(String),
+    #[error("the broker closed the connection each time it received the publish to {topic:?} at QoS {qos}; the client gave it up (a broker may not support QoS 2: NATS does not)")]
+    PublishRejected { topic: String, qos: u8 },
     #[error("the publish queue is full ({0} messages waiting to be sent)")]
     QueueFull(usize),
     #[error("the client is disconnected")]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{eventually, next, Broker};
 use copper_mqtt::actors::{ClientHandle, Lane};
-use copper_mqtt::options::{PublishOptions, QoS};
+use copper_mqtt::options::{PublishOptions, QoS, Reconnect};
 use copper_mqtt::topic::{TopicFilter, TopicName};
 use copper_mqtt::Error;
 
@@ -136,6 +136,43 @@ fn the_client_reconnects_and_resubscribes_after_a_broker_restart() {
         matches!(c.take(&[Lane::Client], Duration::from_millis(200)), Ok(Some(m)) if &m.payload[..] == b"again")
     });
     assert!(got, "no message after the restart");
+}
+
+/// A publish waiting for its PUBACK keeps waiting across a reconnect: the broker, killed
+/// while it held it unacknowledged, gets it again (renumbered, with no session) and its
+/// acknowledgement ends the wait.
+#[test]
+fn a_confirmed_publish_outlives_a_reconnect() {
+    let mut broker = Broker::start();
+    let mut o = broker.options();
+    o.timeout = Duration::from_secs(10);
+    o.reconnect = Some(Reconnect {
+        min_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(500),
+        max_attempts: None,
+    });
+    let c = ClientHandle::connect(o).unwrap();
+    broker.freeze();
+    std::thread::scope(|s| {
+        let waiting = s.spawn(|| {
+            c.publish(
+                topic("confirm/reconnect"),
+                b"x".to_vec(),
+                PublishOptions {
+                    qos: QoS::AtLeastOnce,
+                    wait: true,
+                    ..PublishOptions::default()
+                },
+            )
+        });
+        assert!(eventually(Duration::from_secs(5), || c.stats().in_flight == 1));
+        broker.kill9();
+        broker.restart();
+        let outcome = waiting.join().unwrap();
+        assert!(outcome.is_ok(), "{outcome:?}");
+    });
+    assert_eq!(c.stats().reconnects, 1);
+    assert_eq!(c.stats().in_flight, 0);
 }
 
 /// Nothing listening: connect fails at once with a clear reason.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Recipient, StreamHandler};
 use rustc_hash::FxHashMap;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::link::{Link, NetEvent, NetEvents};
 use super::mailbox::SubscriptionId;
@@ -141,6 +141,11 @@ impl StreamHandler<Vec<NetEvent>> for ConnectionActor {
                 | NetEvent::AckSent => progress = true,
                 NetEvent::Connected { session_present } => self.connected(session_present, ctx),
                 NetEvent::Failed(e) => self.failed(e, ctx),
+                NetEvent::GaveUp(e) => {
+                    error!(client_id = %self.shared.client_id, error = %e, "publish given up");
+                    self.shared.set_last_error(e.to_string());
+                    progress = true;
+                }
                 NetEvent::SubscribeSent { pkid } => {
                     if let Some(p) = self.subscribes_queued.pop_front() {
                         self.subscribes_sent.insert(pkid, p);
@@ -364,7 +369,11 @@ impl ConnectionActor {
 
     /// Fails every request that waits for an answer the lost connection will not bring.
     fn fail_pending(&mut self, e: &Error) {
-        let lost = || Error::ConnectionLost(e.to_string());
+        let why = match e {
+            Error::LinkLost(why) => why.clone(),
+            other => other.to_string(),
+        };
+        let lost = || Error::ConnectionLost(why.clone());
         let subscribes = self.subscribes_queued.drain(..);
         for p in subscribes.chain(self.subscribes_sent.drain().map(|(_, p)| p)) {
             if let Some(reply) = p.reply {

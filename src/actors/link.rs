@@ -19,6 +19,9 @@ pub enum NetEvent {
     /// The connection could not be made or was lost. After the first connection the link
     /// tries again by itself after a backoff delay; before it, the stream ends here.
     Failed(Error),
+    /// A publish the broker would not take (it closed the connection each time the publish
+    /// was sent) was given up.
+    GaveUp(Error),
     /// The broker sent a PUBLISH.
     Publish(Route),
     /// A PUBLISH went out (packet id 0 for QoS 0).

@@ -25,6 +25,13 @@ use crate::actors::messages::{AckToken, Message, Route};
 use crate::error::Error;
 use crate::options::{splitmix64, ConnectOptions, QoS, Reconnect, Server};
 
+/// Connections lost in a row, each soon after re-sending publishes none of which the broker
+/// acknowledged, after which the oldest of them is given up.
+const GIVE_UP_AFTER: u32 = 3;
+
+/// What counts as soon after the CONNACK for [`GIVE_UP_AFTER`].
+const QUICK_LOSS: Duration = Duration::from_secs(1);
+
 /// The event loop of one link and what it remembers between polls.
 pub struct Driver {
     eventloop: EventLoop,
@@ -58,6 +65,20 @@ pub struct Driver {
     carried: Vec<Publish>,
     /// PUBRELs to send again if the broker kept the session.
     carried_rels: Vec<PubRel>,
+    /// Whether the broker has sent anything since the last CONNACK; only then is the backoff
+    /// reset, so that a broker that accepts and at once drops the connection is retried
+    /// ever more slowly.
+    answered: bool,
+    /// Whether publishes were sent again after the last CONNACK and none has been
+    /// acknowledged since.
+    resent: bool,
+    /// Connections lost in a row in that state. A broker that closes the connection on a
+    /// publish it will not take (NATS on QoS 2) would otherwise get it again forever.
+    strikes: u32,
+    /// When the current connection's CONNACK came.
+    up_since: Option<Instant>,
+    /// Why a publish was given up at the last CONNACK, to report after it.
+    given_up: Option<Error>,
     /// Incoming QoS 2 messages handed on, until the broker releases them (PUBREL).
     received_qos2: FxHashSet<u16>,
     /// Of those, the ones answered with PUBREC.
@@ -97,6 +118,11 @@ impl Driver {
             ping_deadline: None,
             carried: Vec::new(),
             carried_rels: Vec::new(),
+            answered: false,
+            resent: false,
+            strikes: 0,
+            up_since: None,
+            given_up: None,
             received_qos2: FxHashSet::default(),
             pubrec_sent: FxHashSet::default(),
         }
@@ -131,6 +157,7 @@ impl Driver {
                 batch.push(event);
             }
         }
+        batch.extend(self.given_up.take().map(NetEvent::GaveUp));
         Some(batch)
     }
 
@@ -308,7 +335,11 @@ impl Driver {
                 warn!(error = %why, "connection lost; not reconnecting");
             }
         }
-        NetEvent::Failed(Error::ConnectionLost(why))
+        if self.resent && self.up_since.is_some_and(|t| t.elapsed() < QUICK_LOSS) {
+            self.strikes += 1;
+        }
+        self.up_since = None;
+        NetEvent::Failed(Error::LinkLost(why))
     }
 
     /// After a CONNACK: resend what the broker has not acknowledged, oldest first.
@@ -336,18 +367,36 @@ impl Driver {
             self.pubrec_sent.clear();
             self.carried_rels.clear();
         }
-        let (mut numbered, unsent): (Vec<Publish>, Vec<Publish>) =
+        let (mut numbered, mut unsent): (Vec<Publish>, Vec<Publish>) =
             std::mem::take(&mut self.carried)
                 .into_iter()
                 .partition(|p| p.pkid != 0);
         let mut out = self.outgoing.borrow_mut();
         out.sort_by_number(&mut numbered);
+        if self.strikes >= GIVE_UP_AFTER {
+            self.strikes = 0;
+            // The oldest publish not acknowledged is the one the broker will not take.
+            let culprit = match numbered.is_empty() {
+                false => Some(numbered.remove(0)),
+                true if !unsent.is_empty() => Some(unsent.remove(0)),
+                true => None,
+            };
+            if let Some(p) = culprit {
+                let why = Error::PublishRejected {
+                    topic: p.topic.clone(),
+                    qos: from_rumqttc(p.qos).as_u8(),
+                };
+                out.give_up(&p, why.clone());
+                self.given_up = Some(why);
+            }
+        }
+        out.reconnected(session_present, &numbered);
         if !session_present {
             for p in &mut numbered {
                 p.pkid = 0;
             }
         }
-        out.reconnected(session_present, &numbered);
+        self.resent = !numbered.is_empty() || !unsent.is_empty();
         if !numbered.is_empty() || !self.carried_rels.is_empty() {
             info!(
                 publishes = numbered.len(),
@@ -361,8 +410,23 @@ impl Driver {
     }
 
     fn translate(&mut self, event: Event) -> Option<NetEvent> {
-        if matches!(event, Event::Incoming(_)) {
-            self.ping_deadline = None;
+        match &event {
+            Event::Incoming(Incoming::ConnAck(_)) => self.ping_deadline = None,
+            Event::Incoming(incoming) => {
+                self.ping_deadline = None;
+                if !self.answered {
+                    self.answered = true;
+                    self.backoff.reset();
+                }
+                if matches!(
+                    incoming,
+                    Incoming::PubAck(_) | Incoming::PubRec(_) | Incoming::PubComp(_)
+                ) {
+                    self.resent = false;
+                    self.strikes = 0;
+                }
+            }
+            Event::Outgoing(_) => {}
         }
         match event {
             Event::Incoming(Incoming::ConnAck(ConnAck {
@@ -371,7 +435,8 @@ impl Driver {
                 info!(session_present, "connected");
                 self.connected_once = true;
                 self.failures = 0;
-                self.backoff.reset();
+                self.answered = false;
+                self.up_since = Some(Instant::now());
                 self.resume(session_present);
                 Some(NetEvent::Connected { session_present })
             }

@@ -198,8 +198,8 @@ impl Link for V4Link {
 
     fn confirm_completed(&mut self) {
         let completed = std::mem::take(&mut self.outgoing.borrow_mut().completed);
-        for reply in completed {
-            let _ = reply.send(Ok(()));
+        for (reply, outcome) in completed {
+            let _ = reply.send(outcome);
         }
     }
 

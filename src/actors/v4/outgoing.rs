@@ -24,6 +24,7 @@ use rumqttc::{Publish, QoS};
 use rustc_hash::FxHashMap;
 
 use crate::actors::messages::Reply;
+use crate::error::{Error, Result};
 
 /// rumqttc's in-flight limit, which is also the length of its packet-id cycle.
 pub const INFLIGHT: u16 = 100;
@@ -45,8 +46,8 @@ struct Entry {
 }
 
 impl Entry {
-    fn complete(self, completed: &mut Vec<Reply<()>>) {
-        completed.extend(self.confirm);
+    fn complete(self, completed: &mut Vec<(Reply<()>, Result<()>)>) {
+        completed.extend(self.confirm.map(|c| (c, Ok(()))));
     }
 }
 
@@ -77,9 +78,9 @@ pub struct Outgoing {
     released: FxHashMap<u16, Entry>,
     /// QoS 2 publishes handed to rumqttc whose exchange is not complete.
     qos2_open: usize,
-    /// Confirmations of completed publishes, sent by the connection actor once its counters
-    /// are up to date.
-    pub completed: Vec<Reply<()>>,
+    /// Outcomes of completed publishes for those who wait for them, sent by the connection
+    /// actor once its counters are up to date.
+    pub completed: Vec<(Reply<()>, Result<()>)>,
 }
 
 fn numbered(p: &Publish) -> bool {
@@ -159,6 +160,28 @@ impl Outgoing {
         if let Some(entry) = self.released.remove(&pkid) {
             self.qos2_open = self.qos2_open.saturating_sub(1);
             entry.complete(&mut self.completed);
+        }
+    }
+
+    /// Ends a publish taken back from rumqttc that will not be sent again: one numbered
+    /// before the connection was lost (whose number it still has), or else the oldest one
+    /// handed over and never numbered. Whoever waits for it hears `why`.
+    pub fn give_up(&mut self, p: &Publish, why: Error) {
+        if !numbered(p) {
+            return;
+        }
+        let entry = match p.pkid {
+            0 => self.unnumbered.pop_front(),
+            pkid => self
+                .in_flight
+                .remove(&pkid)
+                .or_else(|| self.released.remove(&pkid)),
+        };
+        if let Some(entry) = entry {
+            if entry.qos2 {
+                self.qos2_open = self.qos2_open.saturating_sub(1);
+            }
+            self.completed.extend(entry.confirm.map(|c| (c, Err(why))));
         }
     }
 
@@ -406,8 +429,8 @@ mod confirm_tests {
         o.pubrec(2);
         assert!(o.completed.is_empty(), "PUBREC is not completion");
         o.pubcomp(2);
-        for reply in o.completed.drain(..) {
-            reply.send(Ok(())).unwrap();
+        for (reply, outcome) in o.completed.drain(..) {
+            reply.send(outcome).unwrap();
         }
         assert!(rx.try_recv().unwrap().is_ok());
     }
