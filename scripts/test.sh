@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust unit, property and integration tests, then the Lua specs (busted
-# under lua5.4) against the release library, each against real mosquitto brokers on
-# 127.0.0.1. Installs the Debian packages it needs first (scripts/deps.sh). Arguments go to
-# busted, e.g. `scripts/test.sh tests/lua/will_spec.lua`.
+# under lua5.4) against the release library, each against real brokers on 127.0.0.1:
+# mosquitto, and for the interop spec NATS and RabbitMQ too (COPPER_INTEROP narrows that).
+# Installs the Debian packages it needs first (scripts/deps.sh). Arguments go to busted,
+# e.g. `scripts/test.sh tests/lua/will_spec.lua`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -20,4 +21,5 @@ cargo build --release
 
 echo "== busted (lua5.4)"
 testbed_lua
-timeout --kill-after=10 600 lua5.4 "$(command -v busted)" "$@"
+COPPER_INTEROP=${COPPER_INTEROP:-mosquitto,nats,rabbitmq} \
+  timeout --kill-after=10 600 lua5.4 "$(command -v busted)" "$@"
