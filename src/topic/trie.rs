@@ -7,7 +7,9 @@ use super::TopicFilter;
 
 /// Maps topic filters to values; one filter can hold several values.
 ///
-/// Each level of a filter is an edge: exact levels in a hash map, `+` in a slot of its own.
+/// A filter without wildcards matches one topic only: it is a key of a hash map, found with
+/// one lookup of the whole topic. The others live in a trie where each level of a filter is
+/// an edge: exact levels in a list or hash map, `+` in a slot of its own.
 /// Values of a filter live on the node its last level leads to, except that values of a
 /// filter ending in `#` live in the `#` slot of the node its parent level leads to.
 /// Shared subscriptions are stored under their [pattern](TopicFilter::pattern), so
@@ -17,6 +19,9 @@ use super::TopicFilter;
 /// with the number of levels of the deepest filter held.
 #[derive(Debug, Clone)]
 pub struct TopicTrie<V> {
+    /// Values of the filters without wildcards, by pattern.
+    exact: FxHashMap<Box<str>, Vec<V>>,
+    /// The filters with wildcards.
     root: Node<V>,
     len: usize,
 }
@@ -51,8 +56,61 @@ impl<V> Default for Ends<V> {
 /// four slots; the list takes one.
 #[derive(Debug, Clone)]
 enum Children<V> {
-    Few(Vec<(Box<str>, Node<V>)>),
-    Many(FxHashMap<Box<str>, Node<V>>),
+    Few(Vec<(Label, Node<V>)>),
+    Many(FxHashMap<Label, Node<V>>),
+}
+
+/// Longest topic level a [`Label`] holds inline.
+const INLINE: usize = 22;
+
+/// A child's topic level. Levels up to [`INLINE`] bytes (nearly all) are held inline, so that
+/// comparing one touches no memory beyond the node: a match through a large trie is bound by
+/// cache misses, not by comparisons.
+#[derive(Debug, Clone)]
+enum Label {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Label {
+    fn new(level: &str) -> Self {
+        match u8::try_from(level.len()) {
+            Ok(len) if level.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..level.len()].copy_from_slice(level.as_bytes());
+                Label::Inline { len, bytes }
+            }
+            _ => Label::Heap(level.as_bytes().into()),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Label::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Label::Heap(bytes) => bytes,
+        }
+    }
+}
+
+impl PartialEq for Label {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Label {}
+
+/// Hashes as its bytes do, so that a map of labels can be searched with a level's bytes.
+impl std::hash::Hash for Label {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Label {
+    fn borrow(&self) -> &[u8] {
+        self.bytes()
+    }
 }
 
 /// Most children a node keeps in a list.
@@ -61,52 +119,56 @@ const FEW: usize = 8;
 impl<V> Children<V> {
     fn get(&self, level: &str) -> Option<&Node<V>> {
         match self {
-            Children::Few(list) => list.iter().find(|(k, _)| **k == *level).map(|(_, n)| n),
-            Children::Many(map) => map.get(level),
+            Children::Few(list) => list
+                .iter()
+                .find(|(k, _)| k.bytes() == level.as_bytes())
+                .map(|(_, n)| n),
+            Children::Many(map) => map.get(level.as_bytes()),
         }
     }
 
     fn get_mut(&mut self, level: &str) -> Option<&mut Node<V>> {
         match self {
-            Children::Few(list) => list.iter_mut().find(|(k, _)| **k == *level).map(|(_, n)| n),
-            Children::Many(map) => map.get_mut(level),
+            Children::Few(list) => list
+                .iter_mut()
+                .find(|(k, _)| k.bytes() == level.as_bytes())
+                .map(|(_, n)| n),
+            Children::Many(map) => map.get_mut(level.as_bytes()),
         }
     }
 
     fn get_or_insert(&mut self, level: &str) -> &mut Node<V> {
         if let Children::Few(list) = self {
-            if list.len() >= FEW && !list.iter().any(|(k, _)| **k == *level) {
+            if list.len() >= FEW && !list.iter().any(|(k, _)| k.bytes() == level.as_bytes()) {
                 *self = Children::Many(std::mem::take(list).into_iter().collect());
             }
         }
         match self {
             Children::Few(list) => {
-                let index = match list.iter().position(|(k, _)| **k == *level) {
+                let index = match list.iter().position(|(k, _)| k.bytes() == level.as_bytes()) {
                     Some(index) => index,
                     None => {
                         list.reserve_exact(1);
-                        list.push((level.into(), Node::default()));
+                        list.push((Label::new(level), Node::default()));
                         list.len() - 1
                     }
                 };
                 &mut list[index].1
             }
-            // `entry` wants an owned key even when the child exists; subscribing is rare
-            // enough for that short allocation not to matter.
-            Children::Many(map) => map.entry(level.into()).or_default(),
+            Children::Many(map) => map.entry(Label::new(level)).or_default(),
         }
     }
 
     fn remove(&mut self, level: &str) {
         match self {
             Children::Few(list) => {
-                if let Some(index) = list.iter().position(|(k, _)| **k == *level) {
+                if let Some(index) = list.iter().position(|(k, _)| k.bytes() == level.as_bytes()) {
                     list.swap_remove(index);
                     list.shrink_to_fit();
                 }
             }
             Children::Many(map) => {
-                map.remove(level);
+                map.remove(level.as_bytes());
             }
         }
     }
@@ -140,6 +202,7 @@ impl<V> Default for Node<V> {
 impl<V> Default for TopicTrie<V> {
     fn default() -> Self {
         Self {
+            exact: FxHashMap::default(),
             root: Node::default(),
             len: 0,
         }
@@ -155,12 +218,16 @@ impl<V> TopicTrie<V> {
     /// Calls `f` once per (filter, value) pair whose filter matches the topic name `topic`,
     /// in no particular order. Allocates nothing.
     ///
-    /// O(p·ℓ + m): p is the number of nodes visited, which are the filter prefixes held that
-    /// match a prefix of `topic`; ℓ is the length of a topic level, hashed once per visited
-    /// node; m is the number of matches. A filter stops costing anything at the first level
-    /// where it differs from `topic`, so the cost grows with the levels of `topic` and its
-    /// matches, not with the number of filters held.
+    /// O(L + p·ℓ + m): L is the length of `topic`, hashed once for the filters without
+    /// wildcards; p is the number of trie nodes visited, which are the wildcard filters'
+    /// prefixes that match a prefix of `topic`; ℓ is the length of a topic level, hashed
+    /// once per visited node; m is the number of matches. A filter stops costing anything at
+    /// the first level where it differs from `topic`, so the cost grows with the levels of
+    /// `topic` and its matches, not with the number of filters held.
     pub fn for_each_match<'a>(&'a self, topic: &str, mut f: impl FnMut(&'a V)) {
+        if let Some(values) = self.exact.get(topic) {
+            values.iter().for_each(&mut f);
+        }
         let (level, rest) = split_level(topic);
         // MQTT 3.1.1 section 4.7.2: a topic starting with '$' is not matched by a filter
         // whose first level is a wildcard; deeper wildcards are unaffected.
@@ -200,16 +267,21 @@ impl<V: PartialEq> TopicTrie<V> {
     ///
     /// O(L + k): L is the pattern's length, k the number of values it already holds.
     pub fn insert(&mut self, filter: &TopicFilter, value: V) -> bool {
-        let (path, is_hash) = split_hash(filter.pattern());
-        let mut node = &mut self.root;
-        for level in path.into_iter().flat_map(|path| path.split('/')) {
-            node = node.child_or_insert(level);
-        }
-        let ends = node.ends.get_or_insert_with(Box::default);
-        let slot = if is_hash {
-            &mut ends.hash
+        let pattern = filter.pattern();
+        let slot = if is_exact(pattern) {
+            self.exact.entry(pattern.into()).or_default()
         } else {
-            &mut ends.values
+            let (path, is_hash) = split_hash(pattern);
+            let mut node = &mut self.root;
+            for level in path.into_iter().flat_map(|path| path.split('/')) {
+                node = node.child_or_insert(level);
+            }
+            let ends = node.ends.get_or_insert_with(Box::default);
+            if is_hash {
+                &mut ends.hash
+            } else {
+                &mut ends.values
+            }
         };
         if slot.contains(&value) {
             return false;
@@ -225,8 +297,13 @@ impl<V: PartialEq> TopicTrie<V> {
     ///
     /// O(L + k): L is the pattern's length, k the number of values it holds.
     pub fn remove(&mut self, filter: &TopicFilter, value: &V) -> bool {
-        let (path, is_hash) = split_hash(filter.pattern());
-        let removed = self.root.remove(path, is_hash, value);
+        let pattern = filter.pattern();
+        let removed = if is_exact(pattern) {
+            self.remove_exact(pattern, value)
+        } else {
+            let (path, is_hash) = split_hash(pattern);
+            self.root.remove(path, is_hash, value)
+        };
         if removed {
             self.len -= 1;
         }
@@ -321,6 +398,28 @@ impl<V: PartialEq> Node<V> {
         }
         true
     }
+}
+
+impl<V: PartialEq> TopicTrie<V> {
+    fn remove_exact(&mut self, pattern: &str, value: &V) -> bool {
+        let Some(values) = self.exact.get_mut(pattern) else {
+            return false;
+        };
+        let Some(index) = values.iter().position(|held| held == value) else {
+            return false;
+        };
+        values.remove(index);
+        if values.is_empty() {
+            self.exact.remove(pattern);
+        }
+        true
+    }
+}
+
+/// Whether a valid pattern has no wildcard level (a valid filter has `+` and `#` only as
+/// whole levels).
+fn is_exact(pattern: &str) -> bool {
+    !pattern.bytes().any(|b| b == b'+' || b == b'#')
 }
 
 /// Splits `levels` into its first level and the rest, `None` if there is no rest.
@@ -479,16 +578,23 @@ mod tests {
     }
 
     #[test]
-    fn a_hash_filter_and_its_parent_share_a_node_but_not_a_slot() {
+    fn a_hash_filter_and_its_parent_both_match_the_parent() {
         let mut trie = TopicTrie::new();
         trie.insert(&filter("a"), 1);
         trie.insert(&filter("a/#"), 2);
-        assert_eq!(node_count(&trie.root), 2);
+        assert_eq!(
+            node_count(&trie.root),
+            2,
+            "the exact filter is not in the trie"
+        );
         assert_eq!(sorted_matches(&trie, "a"), [1, 2]);
         assert_eq!(trie.matches("a/b"), [&2]);
         trie.remove(&filter("a/#"), &2);
         assert_eq!(trie.matches("a"), [&1]);
-        assert_eq!(node_count(&trie.root), 2);
+        assert_eq!(node_count(&trie.root), 1);
+        trie.remove(&filter("a"), &1);
+        assert!(trie.exact.is_empty());
+        assert!(trie.is_empty());
     }
 
     #[test]
@@ -600,6 +706,7 @@ mod tests {
             }
             prop_assert!(trie.is_empty());
             prop_assert!(trie.root.is_empty());
+            prop_assert!(trie.exact.is_empty());
             prop_assert_eq!(node_count(&trie.root), 1);
         }
 
@@ -618,7 +725,9 @@ mod tests {
             }
             prop_assert_eq!(trie.len(), kept.len());
             // Pruning must leave exactly the nodes a trie built from the survivors has.
-            prop_assert_eq!(node_count(&trie.root), node_count(&trie_of(&kept).root));
+            let survivors = trie_of(&kept);
+            prop_assert_eq!(node_count(&trie.root), node_count(&survivors.root));
+            prop_assert_eq!(trie.exact.len(), survivors.exact.len());
             for topic in &topics {
                 prop_assert_eq!(sorted_matches(&trie, topic), linear_scan(&kept, topic));
             }
