@@ -44,6 +44,13 @@ pub struct Matched {
     pub filter: Arc<str>,
 }
 
+/// The same subscription: its id says it all.
+impl PartialEq for Matched {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
 /// The received messages of one client.
 #[derive(Debug)]
 pub struct Mailbox {

@@ -16,10 +16,11 @@ use crate::topic::{TopicFilter, TopicTrie};
 
 /// The actor that routes one client's incoming messages.
 pub struct RouterActor {
-    /// Active subscriptions by their filters' patterns.
-    trie: TopicTrie<SubscriptionId>,
-    /// Each active subscription's filter, as the text messages carry.
-    filters: FxHashMap<SubscriptionId, Arc<str>>,
+    /// Active subscriptions by their filters' patterns, each with its filter as the text
+    /// messages carry.
+    trie: TopicTrie<Matched>,
+    /// The ids of the active subscriptions of each filter, to end them by filter.
+    by_filter: FxHashMap<Arc<str>, Vec<SubscriptionId>>,
     /// The subscriptions matching the message being routed (kept to reuse its allocation).
     matched: Vec<Matched>,
     /// The mailbox the Lua side reads.
@@ -42,7 +43,7 @@ impl RouterActor {
             client_id,
             dropping: false,
             trie: TopicTrie::new(),
-            filters: FxHashMap::default(),
+            by_filter: FxHashMap::default(),
             matched: Vec::new(),
             mailbox,
             held: VecDeque::new(),
@@ -71,8 +72,14 @@ impl Handler<Register> for RouterActor {
             // The text comes from a valid filter; checking it again costs less memory than
             // carrying both forms.
             if let Ok(filter) = TopicFilter::new(&*text) {
-                self.trie.insert(&filter, id);
-                self.filters.insert(id, text);
+                self.trie.insert(
+                    &filter,
+                    Matched {
+                        id,
+                        filter: text.clone(),
+                    },
+                );
+                self.by_filter.entry(text).or_default().push(id);
             }
         }
     }
@@ -83,15 +90,15 @@ impl Handler<Unregister> for RouterActor {
 
     /// Stops routing matches of every subscription to a filter.
     fn handle(&mut self, msg: Unregister, _: &mut Context<Self>) {
-        let ended: Vec<SubscriptionId> = self
-            .filters
-            .iter()
-            .filter(|(_, text)| ***text == *msg.filter.as_str())
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ended {
-            self.trie.remove(&msg.filter, &id);
-            self.filters.remove(&id);
+        let Some((text, ids)) = self.by_filter.remove_entry(msg.filter.as_str()) else {
+            return;
+        };
+        for id in ids {
+            let ended = Matched {
+                id,
+                filter: text.clone(),
+            };
+            self.trie.remove(&msg.filter, &ended);
             self.mailbox.forget(id);
         }
     }
@@ -113,15 +120,9 @@ impl Handler<Routes> for RouterActor {
         let mut newly_held = false;
         for Route { message, ack } in routes {
             self.matched.clear();
-            let (filters, matched) = (&self.filters, &mut self.matched);
-            self.trie.for_each_match(&message.topic, |id| {
-                if let Some(text) = filters.get(id) {
-                    matched.push(Matched {
-                        id: *id,
-                        filter: text.clone(),
-                    });
-                }
-            });
+            let matched = &mut self.matched;
+            self.trie
+                .for_each_match(&message.topic, |m| matched.push(m.clone()));
             trace!(topic = %message.topic, subscriptions = matched.len(), "route");
             let refused = if self.held.is_empty() {
                 match deliveries.deliver(message, matched) {
