@@ -1,5 +1,6 @@
 //! Throughput of `TopicTrie` on filter sets shaped like a telemetry deployment:
-//! topics `site/<n>/device/<n>/<metric>`, filters mostly exact with some wildcards.
+//! topics `site/<n>/device/<n>/<metric>`, filters mostly exact with some wildcards, and
+//! the naive linear matcher it replaces for comparison.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -97,6 +98,33 @@ fn bench_matching(c: &mut Criterion) {
     group.finish();
 }
 
+/// The naive alternative the trie replaces: every filter checked in turn with `matches`.
+fn bench_linear(c: &mut Criterion) {
+    let mut rng = Rng(7);
+    let topics: Vec<String> = (0..4096).map(|_| topic(&mut rng)).collect();
+    let mut group = c.benchmark_group("linear");
+    group
+        .throughput(Throughput::Elements(1))
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(10);
+    for count in [10_000, 100_000] {
+        let filters = filters(count, 42);
+        let mut next = topics.iter().cycle();
+        group.bench_function(BenchmarkId::from_parameter(count), |b| {
+            b.iter(|| {
+                let topic = next.next().map_or("", String::as_str);
+                let found = filters
+                    .iter()
+                    .filter(|f| f.matches(black_box(topic)))
+                    .count();
+                black_box(found)
+            })
+        });
+    }
+    group.finish();
+}
+
 fn bench_updates(c: &mut Criterion) {
     const COUNT: usize = 10_000;
     let filters = filters(COUNT, 42);
@@ -134,5 +162,5 @@ fn bench_updates(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_matching, bench_updates);
+criterion_group!(benches, bench_matching, bench_linear, bench_updates);
 criterion_main!(benches);

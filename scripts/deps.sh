@@ -2,9 +2,10 @@
 # Installs the Debian packages the demo and the tests need, when any is missing.
 set -euo pipefail
 # gcc builds the C host of the lifecycle spec; openssl makes the TLS test certificates;
-# procps gives broker.sh its `ps`; nats-server and rabbitmq-server serve the interop specs.
+# procps gives broker.sh its `ps`; nats-server and rabbitmq-server serve the interop specs;
+# python3-paho-mqtt and util-linux (taskset) serve the benchmark suite (scripts/bench.sh).
 packages=(lua5.4 liblua5.4-dev lua-busted lua-dkjson lua-socket mosquitto mosquitto-clients
-  openssl gcc procps nats-server rabbitmq-server)
+  openssl gcc procps nats-server rabbitmq-server python3-paho-mqtt util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

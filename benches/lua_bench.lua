@@ -1,0 +1,325 @@
+--- The Lua client's side of the benchmark suite (scripts/bench.sh): the workloads of
+-- benches/rumqttc_reference, through `require("mqtt")` as a script would use it. Prints one
+-- JSON line per run.
+--
+--   lua5.4 benches/lua_bench.lua --mode roundtrip|latency|subscriber|publisher|memory|routing
+--       --port PORT [--workload LABEL] [--n N] [--qos 0|1|2] [--window W] [--topic TOPIC]
+--       [--api receive|listen] [--filters FILE] [--topics FILE]
+--
+-- `routing` (W5) subscribes to every filter of FILE with a handler that counts its
+-- messages, publishes the topics of --topics, and checks each count against what
+-- `mqtt.topic.matches` predicts. Needs LUA_PATH/LUA_CPATH to find mqtt and luasocket (the
+-- runner sets them as scripts/test.sh does).
+local mqtt = require("mqtt")
+local socket = require("socket")
+
+local PAYLOAD = string.rep("x", 64)
+-- How long a workload waits for a message before it counts the rest as lost.
+local LOSS_TIMEOUT = 10
+
+local function fail(why)
+    io.stderr:write("lua_bench: ", why, "\n")
+    os.exit(2)
+end
+
+local function parse_args()
+    local a = { n = "100000", qos = "0", window = "1000", topic = "bench/lua", api = "receive" }
+    for i = 1, #arg, 2 do
+        local key = arg[i]:match("^%-%-(.+)$")
+        if not key or arg[i + 1] == nil then
+            fail("bad argument " .. tostring(arg[i]))
+        end
+        a[key] = arg[i + 1]
+    end
+    for _, key in ipairs({ "n", "qos", "window", "port" }) do
+        a[key] = math.tointeger(tonumber(a[key])) or fail("--" .. key .. " needs an integer")
+    end
+    a.workload = a.workload or a.mode
+    -- What the JSON line calls the shape: how the script reads its messages.
+    a.shape = a.mode == "routing" and "handlers" or a.api
+    return a
+end
+
+local function lines(path)
+    local list = {}
+    for line in assert(io.lines(path)) do
+        list[#list + 1] = line
+    end
+    return list
+end
+
+--- A `kB` field of /proc/self/status (VmRSS, VmHWM), in KiB.
+local function status_kib(field)
+    local f = assert(io.open("/proc/self/status"))
+    local text = f:read("a")
+    f:close()
+    return tonumber(text:match(field .. ":%s+(%d+) kB"))
+end
+
+--- The `q` quantile of sorted samples (nearest rank).
+local function percentile(sorted, q)
+    return sorted[math.max(1, math.ceil(q * #sorted))]
+end
+
+--- The run's JSON line; os.clock() is clock(3): CPU time of the whole process, every thread.
+local function report(args, r)
+    local fields = {
+        { "client", ("%q"):format("lua") }, { "shape", ('"%s"'):format(args.shape) },
+        { "workload", ('"%s"'):format(args.workload) }, { "n", r.n },
+        { "seconds", ("%.6f"):format(r.seconds) },
+        { "msgs_per_s", r.seconds > 0 and ("%.1f"):format((r.n - r.lost) / r.seconds) or "null" },
+        { "cpu_s", ("%.6f"):format(r.cpu_s) }, { "peak_rss_kib", status_kib("VmHWM") },
+    }
+    for _, key in ipairs({ "p50_us", "p90_us", "p99_us" }) do
+        fields[#fields + 1] = { key, r[key] and ("%.1f"):format(r[key]) or "null" }
+    end
+    for _, key in ipairs({ "lost", "misrouted", "deliveries", "rss_base_kib", "rss_connected_kib",
+                           "rss_subscribed_kib" }) do
+        fields[#fields + 1] = { key, r[key] or "null" }
+    end
+    local out = {}
+    for i, f in ipairs(fields) do
+        out[i] = ('"%s":%s'):format(f[1], tostring(f[2]))
+    end
+    print("{" .. table.concat(out, ",") .. "}")
+end
+
+local function connect(args, capacity)
+    return mqtt.connect("127.0.0.1", { port = args.port, capacity = capacity, timeout = 30 })
+end
+
+--- W1–W3: publish while at most `window` messages are on their way, receive every one;
+-- timed from the first publish to the last receive.
+local function roundtrip(args)
+    local client = connect(args, args.window)
+    local topic, n, window = args.topic, args.n, args.window
+    local opts = { qos = args.qos }
+    client:subscribe(topic, args.qos)
+    local sent, received = 0, 0
+    local function fill()
+        while sent < n and sent - received < window do
+            client:publish(topic, PAYLOAD, opts)
+            sent = sent + 1
+        end
+    end
+    local cpu, started = os.clock(), socket.gettime()
+    if args.api == "listen" then
+        fill()
+        client:listen(function()
+            received = received + 1
+            if received == n then
+                return false
+            end
+            fill()
+        end)
+    else
+        while received < n do
+            fill()
+            if not client:receive(LOSS_TIMEOUT) then
+                break
+            end
+            received = received + 1
+        end
+    end
+    local r = { n = n, lost = n - received, seconds = socket.gettime() - started, cpu_s = os.clock() - cpu }
+    client:disconnect()
+    return r
+end
+
+--- W4: publish one message and receive it, n times in a row.
+local function latency(args)
+    local client = connect(args)
+    local topic, opts = args.topic, { qos = args.qos }
+    client:subscribe(topic, args.qos)
+    local samples = {}
+    local cpu, started = os.clock(), socket.gettime()
+    for i = 1, args.n do
+        local t = socket.gettime()
+        client:publish(topic, PAYLOAD, opts)
+        if not client:receive(LOSS_TIMEOUT) then
+            break
+        end
+        samples[i] = (socket.gettime() - t) * 1e6
+    end
+    local r = { n = args.n, lost = args.n - #samples, seconds = socket.gettime() - started,
+                cpu_s = os.clock() - cpu }
+    table.sort(samples)
+    r.p50_us, r.p90_us, r.p99_us = percentile(samples, 0.5), percentile(samples, 0.9), percentile(samples, 0.99)
+    client:disconnect()
+    return r
+end
+
+--- W6, subscriber: says `ready` once subscribed, receives until n messages came or none
+-- came for a while; timed from the first message to the last. The mailbox holds all n, as
+-- the reference's unbounded channel does.
+local function subscriber(args)
+    local client = connect(args, args.n)
+    client:subscribe(args.topic, args.qos)
+    print("ready")
+    io.stdout:flush()
+    local n, received, first, last = args.n, 0, nil, nil
+    local cpu = os.clock()
+    if args.api == "listen" then
+        client:listen(function()
+            last = socket.gettime()
+            first = first or last
+            received = received + 1
+            return received < n
+        end)
+    else
+        local wait = 60
+        while received < n and client:receive(wait) do
+            last = socket.gettime()
+            first = first or last
+            received = received + 1
+            wait = LOSS_TIMEOUT
+        end
+    end
+    local r = { n = n, lost = n - received, seconds = first and last - first or 0, cpu_s = os.clock() - cpu }
+    client:disconnect()
+    return r
+end
+
+--- W6, publisher: publishes n messages as fast as it can, then disconnects (which sends
+-- everything queued first).
+local function publisher(args)
+    local client = connect(args)
+    local topic, opts = args.topic, { qos = args.qos }
+    local cpu, started = os.clock(), socket.gettime()
+    for _ = 1, args.n do
+        client:publish(topic, PAYLOAD, opts)
+    end
+    client:disconnect()
+    return { n = args.n, lost = 0, seconds = socket.gettime() - started, cpu_s = os.clock() - cpu }
+end
+
+--- Subscribes to every filter, 1,000 a SUBSCRIBE packet; `handler(i)` gives the i-th
+-- filter's handler (or nil). Returns the Subscriptions.
+local function subscribe_all(client, filters, qos, handler)
+    local subs = {}
+    for first = 1, #filters, 1000 do
+        local batch = {}
+        for i = first, math.min(first + 999, #filters) do
+            batch[#batch + 1] = { filters[i], qos, handler and handler(i) }
+        end
+        for _, sub in ipairs(client:subscribe_many(batch)) do
+            subs[#subs + 1] = sub
+        end
+    end
+    return subs
+end
+
+--- Memory: RSS after require (base), connected and idle, and with every filter subscribed.
+-- The filters are read first, so that their strings do not count as the subscriptions'.
+local function memory(args)
+    local filters = args.filters and lines(args.filters) or { args.topic }
+    collectgarbage()
+    local r = { n = 0, lost = 0, seconds = 0, cpu_s = 0, rss_base_kib = status_kib("VmRSS") }
+    local client = connect(args)
+    socket.sleep(0.5)
+    collectgarbage()
+    r.rss_connected_kib = status_kib("VmRSS")
+    local subs = subscribe_all(client, filters, 0)
+    r.n = #subs
+    socket.sleep(0.5)
+    collectgarbage()
+    r.rss_subscribed_kib = status_kib("VmRSS")
+    client:disconnect()
+    return r
+end
+
+--- Which filters match each topic, by `mqtt.topic.matches`. Only candidates are checked:
+-- exact filters by lookup, wildcard filters indexed by their site level (or, for `site/+`,
+-- their device level); the few others (`site/#`, say) are checked against every topic.
+local function matcher(filters)
+    local exact, by_site, by_device, everywhere = {}, {}, {}, {}
+    for i, f in ipairs(filters) do
+        if not f:find("[+#]") then
+            exact[f] = i
+        else
+            local site, device = f:match("^site/([^/]+)/dev/([^/]+)")
+            site = site or f:match("^site/([^/+#]+)/")
+            if site and site ~= "+" then
+                by_site[site] = by_site[site] or {}
+                table.insert(by_site[site], i)
+            elseif site == "+" and device and device ~= "+" and device ~= "#" then
+                by_device[device] = by_device[device] or {}
+                table.insert(by_device[device], i)
+            else
+                everywhere[#everywhere + 1] = i
+            end
+        end
+    end
+    local cache = {}
+    return function(topic)
+        local found = cache[topic]
+        if found then
+            return found
+        end
+        found = { exact[topic] }
+        local site, device = topic:match("^site/([^/]+)/dev/([^/]+)/")
+        for _, group in ipairs({ by_site[site] or {}, by_device[device] or {}, everywhere }) do
+            for _, i in ipairs(group) do
+                if mqtt.topic.matches(filters[i], topic) then
+                    found[#found + 1] = i
+                end
+            end
+        end
+        cache[topic] = found
+        return found
+    end
+end
+
+--- W5: one client, a handler per filter, the topics published from the same process; each
+-- handler's count must equal the number of published topics its filter matches.
+local function routing(args)
+    local filters, topics = lines(args.filters), lines(args.topics)
+    local expected, owed_after, owed = {}, {}, 0
+    for i = 1, #filters do
+        expected[i] = 0
+    end
+    local matching = matcher(filters)
+    for m, topic in ipairs(topics) do
+        for _, i in ipairs(matching(topic)) do
+            expected[i] = expected[i] + 1
+        end
+        owed = owed + #matching(topic)
+        owed_after[m] = owed
+    end
+    local n, window = #topics, args.window
+    local client = connect(args, 4 * window)
+    local counts, done = {}, 0
+    subscribe_all(client, filters, args.qos, function(i)
+        counts[i] = 0
+        return function()
+            counts[i] = counts[i] + 1
+            done = done + 1
+        end
+    end)
+    local opts, sent = { qos = args.qos }, 0
+    local cpu, started = os.clock(), socket.gettime()
+    -- The window counts handler runs: the sent messages' deliveries not yet dispatched.
+    while done < owed do
+        while sent < n and owed_after[sent + 1] - done <= window do
+            sent = sent + 1
+            client:publish(topics[sent], PAYLOAD, opts)
+        end
+        if client:dispatch(LOSS_TIMEOUT) == 0 then
+            break
+        end
+    end
+    local r = { n = n, seconds = socket.gettime() - started, cpu_s = os.clock() - cpu,
+                deliveries = done, lost = 0, misrouted = 0 }
+    for i = 1, #filters do
+        r.lost = r.lost + math.max(0, expected[i] - counts[i])
+        r.misrouted = r.misrouted + math.max(0, counts[i] - expected[i])
+    end
+    client:disconnect()
+    return r
+end
+
+local modes = { roundtrip = roundtrip, latency = latency, subscriber = subscriber,
+                publisher = publisher, memory = memory, routing = routing }
+local args = parse_args()
+local run = modes[args.mode] or fail("unknown --mode " .. tostring(args.mode))
+report(args, run(args))
