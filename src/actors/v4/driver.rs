@@ -131,9 +131,10 @@ impl Driver {
     /// The stream of events, in batches; the driver lives inside it (boxed, so that each
     /// batch moves a pointer, not the event loop).
     pub fn into_events(self) -> NetEvents {
-        // At error level so that it is recorded whatever the filter: every event of the link,
-        // warnings included, then carries client_id and broker.
-        let span = tracing::error_span!("link", client_id = %self.client_id, broker = %self.addr);
+        // At info level: entering a span on every poll costs more than the rest of a poll, so
+        // it is recorded only when the log asks for info or more (when the link opens); the
+        // warnings of the link name the client themselves.
+        let span = tracing::info_span!("link", client_id = %self.client_id, broker = %self.addr);
         let events = futures_util::stream::unfold(Box::new(self), move |mut d| {
             let span = span.clone();
             async move {
@@ -237,7 +238,9 @@ impl Driver {
                     self.eventloop.mqtt_options = options;
                     self.addr = server.addr();
                 }
-                Err(e) => warn!(broker = %server.addr(), error = %e, "server skipped"),
+                Err(e) => {
+                    warn!(client_id = %self.client_id, broker = %server.addr(), error = %e, "server skipped")
+                }
             }
         }
     }
@@ -250,7 +253,7 @@ impl Driver {
                 Ok(event) => return Ok(event),
                 Err(e) if self.servers.len() == 1 => return Err(e),
                 Err(e) => {
-                    warn!(broker = %self.addr, error = %e, "server unavailable; trying the next");
+                    warn!(client_id = %self.client_id, broker = %self.addr, error = %e, "server unavailable; trying the next");
                     failures.push(e.to_string());
                     self.next_server();
                 }
@@ -328,11 +331,11 @@ impl Driver {
         match self.reconnect {
             Some(policy) if policy.max_attempts.is_none_or(|max| self.failures <= max) => {
                 self.retry = true;
-                warn!(error = %why, attempt = self.failures, "connection lost; reconnecting");
+                warn!(client_id = %self.client_id, broker = %self.addr, error = %why, attempt = self.failures, "connection lost; reconnecting");
             }
             _ => {
                 self.done = true;
-                warn!(error = %why, "connection lost; not reconnecting");
+                warn!(client_id = %self.client_id, broker = %self.addr, error = %why, "connection lost; not reconnecting");
             }
         }
         if self.resent && self.up_since.is_some_and(|t| t.elapsed() < QUICK_LOSS) {
