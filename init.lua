@@ -261,14 +261,25 @@ end
 -- seconds (default 0) for the first; returns how many it dispatched.
 function Client:dispatch(timeout)
     local c = native_of(self, "dispatch")
-    local n = 0
+    local handlers = self._handlers
     local msg, route = receive(c, timeout or 0, "handlers", 2)
-    while msg do
-        self._handlers[route](msg)
-        n = n + 1
-        msg, route = receive(c, 0, "handlers", 2)
+    if not msg then
+        return 0
     end
-    return n
+    handlers[route](msg)
+    local n = 1
+    -- Without a wait the native side answers at once: a message, or nothing.
+    while true do
+        local topic, payload, qos, retain, dup, sub, id = c:receive_slice(0, "handlers")
+        if topic == nil then
+            if payload ~= nil then
+                error(payload, 2)
+            end
+            return n
+        end
+        handlers[id]({ topic = topic, payload = payload, qos = qos, retain = retain, dup = dup, subscription = sub })
+        n = n + 1
+    end
 end
 
 -- The client of a subscription; its first read claims its messages.
