@@ -29,6 +29,10 @@ use crate::options::{splitmix64, ConnectOptions, QoS, Reconnect, Server};
 /// acknowledged, after which the oldest of them is given up.
 const GIVE_UP_AFTER: u32 = 3;
 
+/// Most events in one batch, so that messages received during a long burst of publishes
+/// reach the router without waiting for its end.
+const MAX_BATCH: usize = 64;
+
 /// What counts as soon after the CONNACK for [`GIVE_UP_AFTER`].
 const QUICK_LOSS: Duration = Duration::from_secs(1);
 
@@ -145,7 +149,10 @@ impl Driver {
         Box::pin(events)
     }
 
-    /// The next event and every one that the same read from the network brought.
+    /// The next event and every one that the same read from the network brought; and while
+    /// rumqttc holds publishes of ours, the events of sending them. rumqttc writes one
+    /// request per poll, and such a poll returns at once, so a burst of publishes costs the
+    /// actors one batch, not one per publish.
     async fn next_batch(&mut self) -> Option<Vec<NetEvent>> {
         let first = self.next_event().await?;
         let failed = matches!(first, NetEvent::Failed(_));
@@ -153,13 +160,28 @@ impl Driver {
         if failed || self.done {
             return Some(batch);
         }
-        while let Some(event) = self.eventloop.state.events.pop_front() {
-            if let Some(event) = self.translate(event) {
-                batch.push(event);
+        self.drain_events(&mut batch);
+        while batch.len() < MAX_BATCH && !self.done && self.outgoing.borrow().queued() > 0 {
+            match self.poll_watched().await {
+                Ok(event) => {
+                    batch.extend(self.translate(event));
+                    self.drain_events(&mut batch);
+                }
+                Err(why) => {
+                    batch.push(self.lost(why));
+                    break;
+                }
             }
         }
         batch.extend(self.given_up.take().map(NetEvent::GaveUp));
         Some(batch)
+    }
+
+    /// Translates the events rumqttc has parsed but not returned yet.
+    fn drain_events(&mut self, batch: &mut Vec<NetEvent>) {
+        while let Some(event) = self.eventloop.state.events.pop_front() {
+            batch.extend(self.translate(event));
+        }
     }
 
     async fn next_event(&mut self) -> Option<NetEvent> {

@@ -185,6 +185,11 @@ impl Outgoing {
         }
     }
 
+    /// Publishes handed to rumqttc and not written yet (never more than there are).
+    pub fn queued(&self) -> usize {
+        self.queued
+    }
+
     /// QoS 1 and 2 publishes handed to rumqttc and not complete yet.
     pub fn in_flight(&self) -> usize {
         self.unnumbered.len() + self.in_flight.len() + self.released.len()
