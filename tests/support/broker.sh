@@ -109,7 +109,8 @@ write_mosquitto_config() {
 }
 
 # NATS serves MQTT only with JetStream (which keeps sessions and retained messages) and a
-# server name. MQTT clients log in as NATS users.
+# server name. MQTT clients log in as NATS users. A QoS 1 message NATS sent to a session's
+# connection as it closed is sent again only after `ack_wait` (30 s by default): 1 s here.
 write_nats_config() {
   local dir=$1 u
   {
@@ -118,7 +119,7 @@ write_nats_config() {
     echo "port: -1"
     echo "log_file: \"$dir/log\""
     echo "jetstream { store_dir: \"$dir/jetstream\" }"
-    echo "mqtt { host: 127.0.0.1, port: @PORT@ }"
+    echo "mqtt { host: 127.0.0.1, port: @PORT@, ack_wait: \"1s\" }"
     if [ ${#users[@]} -gt 0 ]; then
       echo "authorization { users = ["
       for u in "${users[@]}"; do echo "  { user: \"${u%%:*}\", password: \"${u#*:}\" }"; done
