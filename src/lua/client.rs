@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mlua::{Lua, MultiValue, UserData, UserDataMethods, Value};
+use mlua::{Lua, UserData, UserDataMethods, Value};
 
 use super::convert::{self, guard, lua_error};
 use super::message;
@@ -98,7 +98,7 @@ impl LuaClient {
     /// "all": the client's and the handlers'; "handlers"; or a subscription id): the
     /// message's fields (see [`message::values`]); or `false` and the wait still left (`nil`
     /// for no bound) when the slice ended first; or nothing when the wait is over.
-    fn receive_slice(&self, lua: &Lua, wait: &Value, which: &Value) -> Result<MultiValue> {
+    fn receive_slice(&self, lua: &Lua, wait: &Value, which: &Value) -> Result<message::Values> {
         let wait = convert::wait_arg(wait, 1)?;
         let slice = wait.map_or(SLICE, |w| w.min(SLICE));
         let own;
@@ -111,18 +111,18 @@ impl LuaClient {
                 &own
             }
         };
-        let values = match self.handle.take(lanes, slice)? {
+        let (first, second) = match self.handle.take(lanes, slice)? {
             Some(m) => return message::values(lua, m).map_err(lua_error),
             None => match wait {
-                None => vec![Value::Boolean(false), Value::Nil],
-                Some(w) if w > slice => vec![
+                None => (Value::Boolean(false), Value::Nil),
+                Some(w) if w > slice => (
                     Value::Boolean(false),
                     Value::Number((w - slice).as_secs_f64()),
-                ],
-                Some(_) => vec![Value::Nil],
+                ),
+                Some(_) => (Value::Nil, Value::Nil),
             },
         };
-        Ok(MultiValue::from_vec(values))
+        Ok(message::pair(first, second))
     }
 }
 
@@ -160,10 +160,10 @@ impl UserData for LuaClient {
                 this.receive_slice(lua, &wait, &which)
             })? {
                 Ok(values) => Ok(values),
-                Err(e) => Ok(MultiValue::from_vec(vec![
+                Err(e) => Ok(message::pair(
                     Value::Nil,
                     Value::String(lua.create_string(e)?),
-                ])),
+                )),
             },
         );
         m.add_method("is_connected", |_, this, ()| Ok(this.handle.is_connected()));

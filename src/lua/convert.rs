@@ -287,14 +287,30 @@ fn number_option<T>(
 /// `BadArgument`, `BadOption` or `UnknownOption`.
 pub fn publish_options(v: &Value, position: usize) -> Result<PublishOptions> {
     let mut o = PublishOptions::default();
-    for (name, value) in option_pairs(v, position, PUBLISH_KEYS)? {
-        match name.as_str() {
-            "qos" => o.qos = number_option(&name, &value, options::qos, expect::QOS)?,
-            "retain" => o.retain = bool_option(&name, &value)?,
-            "wait" => o.wait = bool_option(&name, &value)?,
+    let t: &Table = match v {
+        Value::Nil => return Ok(o),
+        Value::Table(t) => t,
+        _ => return Err(bad_arg(position, "options", "a table", v)),
+    };
+    // Read in place, without the allocations of `option_pairs`: this runs on every publish.
+    for pair in t.pairs::<Value, Value>() {
+        let (k, value) = pair.map_err(lua_error)?;
+        let name = match &k {
+            Value::String(name) => name,
             _ => {
                 return Err(Error::UnknownOption {
-                    name,
+                    name: describe(&k),
+                    known: PUBLISH_KEYS,
+                })
+            }
+        };
+        match name.as_bytes().as_ref() {
+            b"qos" => o.qos = number_option("qos", &value, options::qos, expect::QOS)?,
+            b"retain" => o.retain = bool_option("retain", &value)?,
+            b"wait" => o.wait = bool_option("wait", &value)?,
+            _ => {
+                return Err(Error::UnknownOption {
+                    name: name.to_string_lossy(),
                     known: PUBLISH_KEYS,
                 })
             }

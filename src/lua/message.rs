@@ -1,8 +1,12 @@
 //! A received message as the values init.lua builds the message table from.
 
-use mlua::{Lua, MultiValue, Value};
+use mlua::{Lua, Value};
 
 use crate::actors::Message;
+
+/// What one `receive_slice` returns: a message's fields, or two values saying why there is
+/// none. A fixed tuple, which mlua pushes onto the Lua stack without building a list.
+pub type Values = (Value, Value, Value, Value, Value, Value, Value);
 
 /// `topic, payload, qos, retain, dup, subscription, route`: init.lua puts the first six in
 /// the table a script reads (`{ topic, payload, qos, retain, dup, subscription }`), which
@@ -11,17 +15,31 @@ use crate::actors::Message;
 ///
 /// # Errors
 /// Only when Lua cannot allocate.
-pub fn values(lua: &Lua, m: Message) -> mlua::Result<MultiValue> {
-    let mut values = MultiValue::with_capacity(7);
-    values.push_back(Value::String(lua.create_string(&m.topic)?));
-    values.push_back(Value::String(lua.create_string(&m.payload)?));
-    values.push_back(Value::Integer(i64::from(m.qos.as_u8())));
-    values.push_back(Value::Boolean(m.retain));
-    values.push_back(Value::Boolean(m.dup));
-    values.push_back(match m.subscription {
+pub fn values(lua: &Lua, m: Message) -> mlua::Result<Values> {
+    let subscription = match m.subscription {
         Some(filter) => Value::String(lua.create_string(&*filter)?),
         None => Value::Nil,
-    });
-    values.push_back(m.route.map_or(Value::Nil, |id| Value::Integer(id as i64)));
-    Ok(values)
+    };
+    Ok((
+        Value::String(lua.create_string(&m.topic)?),
+        Value::String(lua.create_string(&m.payload)?),
+        Value::Integer(i64::from(m.qos.as_u8())),
+        Value::Boolean(m.retain),
+        Value::Boolean(m.dup),
+        subscription,
+        m.route.map_or(Value::Nil, |id| Value::Integer(id as i64)),
+    ))
+}
+
+/// Two values where a message's fields would be.
+pub fn pair(first: Value, second: Value) -> Values {
+    (
+        first,
+        second,
+        Value::Nil,
+        Value::Nil,
+        Value::Nil,
+        Value::Nil,
+        Value::Nil,
+    )
 }
