@@ -118,8 +118,9 @@ function mqtt.connect(host, options)
     if not c then
         error(err, 2)
     end
-    -- `_handlers` maps subscription ids to their handler functions.
-    return setmetatable({ _c = c, _handlers = {} }, Client)
+    -- `_handlers` maps subscription ids to their handler functions, `_filters` to their
+    -- filters (a message a subscription claimed comes without its filter: it is found here).
+    return setmetatable({ _c = c, _handlers = {}, _filters = {} }, Client)
 end
 
 --- A subscription: `filter`, `qos` (as granted), and its own `receive`, `listen`,
@@ -132,6 +133,7 @@ local function subscription(client, filter, qos, id, handler)
     if handler then
         client._handlers[id] = handler
     end
+    client._filters[id] = filter
     return setmetatable({ filter = filter, qos = qos, _client = client, _id = id }, Subscription)
 end
 
@@ -200,11 +202,12 @@ function Client:unsubscribe(filter)
 end
 
 -- The native side returns a message as `topic, payload, qos, retain, dup, subscription,
--- route` (`route`: the id of the subscription that claimed it); the table is built here.
+-- route` (`route`: the id of the subscription that claimed it, whose filter `filters` holds:
+-- then `subscription` is nil); the table is built here.
 
 -- The next message of the lanes `which` names and its route, or nil after `timeout`;
 -- raises at `level`. The native side waits in short slices so that Ctrl-C can interrupt.
-local function receive(c, timeout, which, level)
+local function receive(c, timeout, which, level, filters)
     local topic, payload, qos, retain, dup, sub, route = c:receive_slice(timeout, which)
     while topic == false do
         topic, payload, qos, retain, dup, sub, route = c:receive_slice(payload, which)
@@ -215,17 +218,19 @@ local function receive(c, timeout, which, level)
         end
         return nil
     end
-    return { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup, subscription = sub }, route
+    return { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
+             subscription = sub or filters[route] }, route
 end
 
 -- Calls `fn(msg)` for each message of `which` until it returns false or the client closes
 -- for good; a message a handler subscription claimed goes to its handler instead.
 local function listen(client, c, fn, which)
-    local handlers = client._handlers
+    local handlers, filters = client._handlers, client._filters
     while true do
         local topic, payload, qos, retain, dup, sub, route = c:receive_slice(nil, which)
         if topic then
-            local msg = { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup, subscription = sub }
+            local msg = { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
+                          subscription = sub or filters[route] }
             local handler = route and handlers[route]
             if handler then
                 handler(msg)
@@ -244,7 +249,7 @@ end
 --- The next message no subscription claimed, or nil after `timeout` seconds (no timeout:
 -- wait for one).
 function Client:receive(timeout)
-    return (receive(native_of(self, "receive"), timeout, nil, 2))
+    return (receive(native_of(self, "receive"), timeout, nil, 2, self._filters))
 end
 
 --- Dispatches messages to subscription handlers, and calls `fn(msg)` (if given) for the
@@ -261,8 +266,8 @@ end
 -- seconds (default 0) for the first; returns how many it dispatched.
 function Client:dispatch(timeout)
     local c = native_of(self, "dispatch")
-    local handlers = self._handlers
-    local msg, route = receive(c, timeout or 0, "handlers", 2)
+    local handlers, filters = self._handlers, self._filters
+    local msg, route = receive(c, timeout or 0, "handlers", 2, filters)
     if not msg then
         return 0
     end
@@ -277,7 +282,8 @@ function Client:dispatch(timeout)
             end
             return n
         end
-        handlers[id]({ topic = topic, payload = payload, qos = qos, retain = retain, dup = dup, subscription = sub })
+        handlers[id]({ topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
+                       subscription = sub or filters[id] })
         n = n + 1
     end
 end
@@ -300,7 +306,7 @@ end
 
 --- The next message of this subscription, or nil after `timeout` seconds.
 function Subscription:receive(timeout)
-    return (receive(claimed(self, "receive"), timeout, self._id, 2))
+    return (receive(claimed(self, "receive"), timeout, self._id, 2, self._client._filters))
 end
 
 --- Calls `fn(msg)` for each message of this subscription until it returns false or the
@@ -316,6 +322,7 @@ end
 --- Unsubscribes this subscription's filter.
 function Subscription:unsubscribe()
     self._client._handlers[self._id] = nil
+    self._client._filters[self._id] = nil
     local ok, err = native_of(self._client, "unsubscribe"):unsubscribe(self.filter)
     if not ok then
         error(err, 2)

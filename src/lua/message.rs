@@ -11,14 +11,15 @@ pub type Values = (Value, Value, Value, Value, Value, Value, Value);
 /// `topic, payload, qos, retain, dup, subscription, route`: init.lua puts the first six in
 /// the table a script reads (`{ topic, payload, qos, retain, dup, subscription }`), which
 /// Lua builds faster than one native call per field; `route` is the id of the subscription
-/// that claimed the message. The payload is copied once, into the Lua string.
+/// that claimed the message, and then `subscription` is nil: init.lua has that
+/// subscription's filter already. The payload is copied once, into the Lua string.
 ///
 /// # Errors
 /// Only when Lua cannot allocate.
 pub fn values(lua: &Lua, m: Message) -> mlua::Result<Values> {
-    let subscription = match m.subscription {
-        Some(filter) => Value::String(lua.create_string(&*filter)?),
-        None => Value::Nil,
+    let subscription = match (m.route, m.subscription) {
+        (None, Some(filter)) => Value::String(lua.create_string(&*filter)?),
+        _ => Value::Nil,
     };
     Ok((
         Value::String(lua.create_string(&m.topic)?),
