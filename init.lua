@@ -149,8 +149,36 @@ local function qos_of(call, qos_or_opts)
     return qos_or_opts.qos
 end
 
+-- How a bad value is named in messages, as the native side names it.
+local function describe(v)
+    if type(v) == "string" then
+        return ("%q"):format(v)
+    elseif type(v) == "number" or type(v) == "boolean" then
+        return tostring(v)
+    end
+    return type(v)
+end
+
+local PUBLISH_OPTIONS = { qos = true, retain = true, wait = true }
+
 function Client:publish(topic, payload, options)
-    local ok, err = native_of(self, "publish"):publish(topic, payload, options)
+    local c = native_of(self, "publish")
+    local qos, retain, wait
+    if options ~= nil then
+        -- Read here, on every publish: a table read in Lua costs less than through the
+        -- native boundary. The native side checks the values.
+        if type(options) ~= "table" then
+            error(("mqtt.publish: bad argument #3 'options': expected a table, got %s"):format(describe(options)), 2)
+        end
+        for k in next, options do
+            if not PUBLISH_OPTIONS[k] then
+                local name = type(k) == "string" and k or describe(k)
+                error(("mqtt.publish: unknown option %q (known options: qos, retain, wait)"):format(name), 2)
+            end
+        end
+        qos, retain, wait = options.qos, options.retain, options.wait
+    end
+    local ok, err = c:publish(topic, payload, qos, retain, wait)
     if not ok then
         error(err, 2)
     end

@@ -33,10 +33,19 @@ impl LuaClient {
         })
     }
 
-    fn publish(&self, lua: &Lua, topic: &Value, payload: &Value, opts: &Value) -> Result<bool> {
+    /// `publish(topic, payload, qos, retain, wait)`: init.lua has taken the options out of
+    /// their table.
+    fn publish(
+        &self,
+        lua: &Lua,
+        topic: &Value,
+        payload: &Value,
+        opts: [&Value; 3],
+    ) -> Result<bool> {
         let topic = convert::topic(topic, 1)?;
         let payload = convert::payload(lua, payload, 2)?;
-        let opts = convert::publish_options(opts, 3)?;
+        let [qos, retain, wait] = opts;
+        let opts = convert::publish_options(qos, retain, wait)?;
         self.handle.publish(topic, payload, opts)?;
         Ok(true)
     }
@@ -130,9 +139,11 @@ impl UserData for LuaClient {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         m.add_method(
             "publish",
-            |lua, this, (topic, payload, opts): (Value, Value, Value)| {
+            |lua,
+             this,
+             (topic, payload, qos, retain, wait): (Value, Value, Value, Value, Value)| {
                 guard("mqtt.publish", || {
-                    this.publish(lua, &topic, &payload, &opts)
+                    this.publish(lua, &topic, &payload, [&qos, &retain, &wait])
                 })
             },
         );
