@@ -121,6 +121,9 @@ pub struct Deliveries<'a> {
     /// `None` only while dropping.
     inner: Option<MutexGuard<'a, Inner>>,
     delivered: bool,
+    /// The lanes a message goes to, with the index of its match (kept to reuse its
+    /// allocation across the batch).
+    targets: Vec<(Lane, usize)>,
 }
 
 impl Deliveries<'_> {
@@ -132,11 +135,12 @@ impl Deliveries<'_> {
         let Some(inner) = self.inner.as_mut() else {
             return Err(msg);
         };
-        let mut targets: Vec<(Lane, &Matched)> = Vec::new();
-        for m in matched {
+        let targets = &mut self.targets;
+        targets.clear();
+        for (i, m) in matched.iter().enumerate() {
             match inner.claims.get(&m.id) {
-                Some(Claim::Handler) => targets.push((Lane::Handlers, m)),
-                Some(Claim::Handle) => targets.push((Lane::Own(m.id), m)),
+                Some(Claim::Handler) => targets.push((Lane::Handlers, i)),
+                Some(Claim::Handle) => targets.push((Lane::Own(m.id), i)),
                 None => {}
             }
         }
@@ -170,10 +174,10 @@ impl Deliveries<'_> {
                 inner.lanes.entry(lane).or_default().push_back((seq, msg));
             };
             let (last_lane, last) = targets[targets.len() - 1];
-            for &(lane, m) in &targets[..targets.len() - 1] {
-                put(lane, m, msg.clone());
+            for &(lane, i) in &targets[..targets.len() - 1] {
+                put(lane, &matched[i], msg.clone());
             }
-            put(last_lane, last, msg);
+            put(last_lane, &matched[last], msg);
         }
         self.delivered = true;
         Ok(())
@@ -223,6 +227,7 @@ impl Mailbox {
             mailbox: self,
             inner: Some(self.lock()),
             delivered: false,
+            targets: Vec::new(),
         }
     }
 
