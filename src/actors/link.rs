@@ -24,7 +24,8 @@ pub enum NetEvent {
     GaveUp(Error),
     /// The broker sent a PUBLISH.
     Publish(Route),
-    /// A PUBLISH went out (packet id 0 for QoS 0).
+    /// A PUBLISH went out (packet id 0 for QoS 0) while others were held back: the link
+    /// can take more.
     PublishSent { pkid: u16 },
     /// A QoS 1 or 2 PUBLISH of ours completed (PUBACK or PUBCOMP).
     PublishAcked { pkid: u16 },

@@ -496,8 +496,10 @@ impl Driver {
             }),
             Event::Incoming(Incoming::UnsubAck(u)) => Some(NetEvent::UnsubAck { pkid: u.pkid }),
             Event::Outgoing(Out::Publish(pkid)) => {
-                self.outgoing.borrow_mut().sent(pkid);
-                Some(NetEvent::PublishSent { pkid })
+                let mut out = self.outgoing.borrow_mut();
+                out.sent(pkid);
+                // It makes room in rumqttc's queue: news only for publishes held back.
+                (!out.held.is_empty()).then_some(NetEvent::PublishSent { pkid })
             }
             Event::Outgoing(Out::PubRec(pkid)) => {
                 self.pubrec_sent.insert(pkid);
