@@ -217,6 +217,7 @@ impl Mailbox {
     }
 
     /// Queues one message; see [`Deliveries::deliver`].
+    #[cfg(test)]
     pub fn deliver(&self, msg: Message, matched: &[Matched]) -> Result<(), Message> {
         self.deliveries().deliver(msg, matched)
     }

@@ -220,7 +220,7 @@ impl SendQueue {
     ///
     /// # Errors
     /// `Error::QueueFull` if no place was freed in time.
-    pub fn acquire(&self, timeout: Duration) -> Result<()> {
+    fn acquire(&self, timeout: Duration) -> Result<()> {
         if self.try_acquire() {
             return Ok(());
         }
