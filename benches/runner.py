@@ -254,6 +254,11 @@ def targets(ws, results):
         against_one = f"; over the same run with 1 filter: {per(w5) / per(one) - 1:+.0%}" if one else ""
         verdict(extra < 0.10, f"W5 client CPU per message {per(w5) * 1e6:.2f} µs is "
                               f"{extra:+.0%} over W1's {per(w1) * 1e6:.2f} µs (< +10%){against_one}")
+        raw = [f"{c} {per(get('W5', c)) / per(get('W1', c)) - 1:+.0%}"
+               for c in ("async", "threaded") if get("W5", c) and get("W1", c)]
+        if raw:
+            out.append(f"  (for scale, the raw shapes route nothing, yet their W5 costs per message "
+                       f"over their W1: {', '.join(raw)})")
     if w5:
         bad = max(l["lost"] + (l.get("misrouted") or 0) for l in w5)
         verdict(bad == 0, f"W5 routing: every subscription got exactly the messages "

@@ -130,7 +130,7 @@ impl Deliveries<'_> {
     /// Queues `msg` once for every matching subscription that claims its messages, or in
     /// the client-wide lane when none does (tagged with the first match). All or nothing:
     /// the message comes back when a lane it needs is full, or the mailbox is closed.
-    pub fn deliver(&mut self, mut msg: Message, matched: &[Matched]) -> Result<(), Message> {
+    pub fn deliver(&mut self, mut msg: Message, matched: &[&Matched]) -> Result<(), Message> {
         let capacity = self.mailbox.capacity;
         let Some(inner) = self.inner.as_mut() else {
             return Err(msg);
@@ -169,15 +169,14 @@ impl Deliveries<'_> {
             inner.next += 1;
             // Every target but the last gets a copy; the last takes the message itself.
             let mut put = |lane: Lane, m: &Matched, mut msg: Message| {
-                msg.subscription = Some(m.filter.clone());
                 msg.route = Some(m.id);
                 inner.lanes.entry(lane).or_default().push_back((seq, msg));
             };
             let (last_lane, last) = targets[targets.len() - 1];
             for &(lane, i) in &targets[..targets.len() - 1] {
-                put(lane, &matched[i], msg.clone());
+                put(lane, matched[i], msg.clone());
             }
-            put(last_lane, &matched[last], msg);
+            put(last_lane, matched[last], msg);
         }
         self.delivered = true;
         Ok(())
@@ -219,7 +218,8 @@ impl Mailbox {
     /// Queues one message; see [`Deliveries::deliver`].
     #[cfg(test)]
     pub fn deliver(&self, msg: Message, matched: &[Matched]) -> Result<(), Message> {
-        self.deliveries().deliver(msg, matched)
+        let matched: Vec<&Matched> = matched.iter().collect();
+        self.deliveries().deliver(msg, &matched)
     }
 
     /// Delivers under one lock until the result is dropped, which wakes the Lua side once.
@@ -317,7 +317,7 @@ impl Mailbox {
         *client = rest;
         let own = inner.lanes.entry(Lane::Own(id)).or_default();
         for (seq, mut m) in mine {
-            m.subscription = Some(Arc::from(filter.as_str()));
+            m.subscription = None;
             m.route = Some(id);
             own.push_back((seq, m));
         }

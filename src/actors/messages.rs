@@ -23,8 +23,8 @@ pub struct Message {
     pub qos: QoS,
     pub retain: bool,
     pub dup: bool,
-    /// The filter of the subscription that routed it (the first match, when no subscription
-    /// claimed it).
+    /// The filter of the first subscription that matched it, when none claimed it (a claimed
+    /// message's `route` names its subscription, whose filter the Lua side holds).
     pub subscription: Option<Arc<str>>,
     /// The subscription that claimed it, if one did.
     pub route: Option<SubscriptionId>,

@@ -21,8 +21,6 @@ pub struct RouterActor {
     trie: TopicTrie<Matched>,
     /// The ids of the active subscriptions of each filter, to end them by filter.
     by_filter: FxHashMap<Arc<str>, Vec<SubscriptionId>>,
-    /// The subscriptions matching the message being routed (kept to reuse its allocation).
-    matched: Vec<Matched>,
     /// The mailbox the Lua side reads.
     mailbox: Arc<Mailbox>,
     /// QoS 1 and 2 messages waiting for room in the mailbox, oldest first. Their
@@ -44,7 +42,6 @@ impl RouterActor {
             dropping: false,
             trie: TopicTrie::new(),
             by_filter: FxHashMap::default(),
-            matched: Vec::new(),
             mailbox,
             held: VecDeque::new(),
             acks,
@@ -118,14 +115,14 @@ impl Handler<Routes> for RouterActor {
         let mut deliveries = mailbox.deliveries();
         let mut acks = Vec::new();
         let mut newly_held = false;
+        let mut matched: Vec<&Matched> = Vec::new();
         for Route { message, ack } in routes {
-            self.matched.clear();
-            let matched = &mut self.matched;
+            matched.clear();
             self.trie
-                .for_each_match(&message.topic, |m| matched.push(m.clone()));
+                .for_each_match(&message.topic, |m| matched.push(m));
             trace!(topic = %message.topic, subscriptions = matched.len(), "route");
             let refused = if self.held.is_empty() {
-                match deliveries.deliver(message, matched) {
+                match deliveries.deliver(message, &matched) {
                     Ok(()) => {
                         acks.extend(ack);
                         if self.dropping {
@@ -150,7 +147,8 @@ impl Handler<Routes> for RouterActor {
                 }
                 Some(token) => {
                     newly_held |= self.held.is_empty();
-                    self.held.push_back((refused, matched.clone(), token));
+                    let matched = matched.iter().map(|&m| m.clone()).collect();
+                    self.held.push_back((refused, matched, token));
                 }
             }
         }
@@ -170,7 +168,8 @@ impl RouterActor {
         let mut deliveries = self.mailbox.deliveries();
         let mut acks = Vec::new();
         while let Some((message, matched, token)) = self.held.pop_front() {
-            if let Err(message) = deliveries.deliver(message, &matched) {
+            let refs: Vec<&Matched> = matched.iter().collect();
+            if let Err(message) = deliveries.deliver(message, &refs) {
                 self.held.push_front((message, matched, token));
                 break;
             }
