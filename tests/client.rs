@@ -102,6 +102,60 @@ fn a_full_mailbox_holds_qos1_messages_back() {
     }
 }
 
+/// The packet ids in the broker's log lines that contain `prefix`, read after `marker`, in
+/// order.
+fn logged_ids(log: &str, prefix: &str, marker: &str) -> Vec<u32> {
+    log.lines()
+        .filter(|l| l.contains(prefix))
+        .filter_map(|l| l.split_once(marker).map(|(_, rest)| rest))
+        .map(|rest| {
+            let end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            rest[..end].parse().unwrap()
+        })
+        .collect()
+}
+
+/// While the mailbox has room rumqttc acknowledges QoS 1 and 2 messages as it reads them;
+/// near full, each acknowledgement waits for its message to reach the mailbox. Across the
+/// switches every message arrives, in order, and the broker gets one acknowledgement per
+/// message, in the order it sent them (MQTT 3.1.1 section 4.6).
+#[test]
+fn acknowledgements_stay_one_per_message_and_in_order_as_the_mailbox_fills_and_drains() {
+    for (qos, ack) in [(QoS::AtLeastOnce, "PUBACK"), (QoS::ExactlyOnce, "PUBREC")] {
+        let broker = Broker::start_with(&["--conf", "log_type all"]);
+        let mut o = broker.options();
+        o.capacity = 100;
+        o.client_id = format!("acks-{}", qos.as_u8());
+        let sub = ClientHandle::connect(o.clone()).unwrap();
+        sub.subscribe(filter("a/#"), qos).unwrap();
+        let publisher = broker.client();
+        for i in 0..600u32 {
+            publish(&publisher, "a/x", &i.to_be_bytes(), qos);
+        }
+        publisher.flush(Duration::from_secs(10)).unwrap();
+        // The mailbox (100) and the broker's in-flight window (20) fill before anything is read.
+        let sent = format!("Sending PUBLISH to {} ", o.client_id);
+        assert!(eventually(Duration::from_secs(10), || {
+            broker.log().matches(&sent).count() >= 120
+        }));
+        for i in 0..600u32 {
+            assert_eq!(&next(&sub, 5).payload[..], &i.to_be_bytes());
+        }
+        assert!(sub.take(&[Lane::Client], Duration::ZERO).unwrap().is_none());
+        let acked = format!("Received {ack} from {} ", o.client_id);
+        assert!(eventually(Duration::from_secs(10), || {
+            broker.log().matches(&acked).count() >= 600
+        }));
+        let log = broker.log();
+        assert_eq!(
+            logged_ids(&log, &acked, "(Mid: "),
+            logged_ids(&log, &sent, ", m")
+        );
+    }
+}
+
 /// Publishes queued before disconnect() reach the broker before DISCONNECT.
 #[test]
 fn disconnect_sends_what_was_published_first() {

@@ -5,7 +5,7 @@
 //! that has just changed. It is the only place where the two threads meet per message.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -67,6 +67,11 @@ pub struct Mailbox {
     dropped: AtomicU64,
     /// Messages and bytes accepted (a message claimed by two subscriptions counts once).
     received: Counter,
+    /// Messages in the lanes (a message in two lanes counts twice).
+    queued: AtomicUsize,
+    /// Messages read from the network and not yet in a lane or dropped: on their way to the
+    /// router, or held back by it.
+    arriving: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -160,6 +165,7 @@ impl Deliveries<'_> {
                 .entry(Lane::Client)
                 .or_default()
                 .push_back((seq, msg));
+            self.mailbox.queued.fetch_add(1, Ordering::Relaxed);
         } else {
             if !targets.iter().all(|(lane, _)| inner.room(*lane, capacity)) {
                 return Err(msg);
@@ -177,6 +183,9 @@ impl Deliveries<'_> {
                 put(lane, matched[i], msg.clone());
             }
             put(last_lane, matched[last], msg);
+            self.mailbox
+                .queued
+                .fetch_add(targets.len(), Ordering::Relaxed);
         }
         self.delivered = true;
         Ok(())
@@ -207,6 +216,8 @@ impl Mailbox {
             space: Notify::new(),
             dropped: AtomicU64::new(0),
             received: Counter::default(),
+            queued: AtomicUsize::new(0),
+            arriving: AtomicUsize::new(0),
         }
     }
 
@@ -259,6 +270,7 @@ impl Mailbox {
                 taken += 1;
             }
             if taken > 0 {
+                self.queued.fetch_sub(taken, Ordering::Relaxed);
                 drop(inner);
                 if self.want_space.load(Ordering::Acquire) {
                     self.space.notify_one();
@@ -286,6 +298,7 @@ impl Mailbox {
     /// subscription that has ended go with it.
     pub fn unread(&self, taken: impl DoubleEndedIterator<Item = Taken>) {
         let mut inner = self.lock();
+        let mut back = 0;
         for Taken { seq, lane, message } in taken.rev() {
             if let Lane::Own(id) = lane {
                 if !inner.claims.contains_key(&id) {
@@ -297,7 +310,9 @@ impl Mailbox {
                 .entry(lane)
                 .or_default()
                 .push_front((seq, message));
+            back += 1;
         }
+        self.queued.fetch_add(back, Ordering::Relaxed);
     }
 
     /// From now on `id` takes its messages out of the client-wide lane. A handle also takes
@@ -327,10 +342,29 @@ impl Mailbox {
     pub fn forget(&self, id: SubscriptionId) {
         let mut inner = self.lock();
         inner.claims.remove(&id);
-        inner.lanes.remove(&Lane::Own(id));
+        if let Some(lane) = inner.lanes.remove(&Lane::Own(id)) {
+            self.queued.fetch_sub(lane.len(), Ordering::Relaxed);
+        }
         if inner.waiters > 0 {
             self.ready.notify_all();
         }
+    }
+
+    /// `n` more messages were read from the network for this mailbox.
+    pub fn arriving(&self, n: usize) {
+        self.arriving.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` of the arriving messages are in their lanes now, or dropped.
+    pub fn arrived(&self, n: usize) {
+        self.arriving.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// Whether every lane has room for `n` more messages beyond those it holds and those on
+    /// their way (counted as if all went to the same lane).
+    pub fn has_room(&self, n: usize) -> bool {
+        let used = self.queued.load(Ordering::Relaxed) + self.arriving.load(Ordering::Relaxed);
+        used + n <= self.capacity
     }
 
     /// Closes the mailbox: deliveries are refused, and `take` returns what is left, then
@@ -557,5 +591,34 @@ mod tests {
         assert_eq!(take(&m, &[Lane::Client]).map(|t| t.1), Some(3));
         assert_eq!(take(&m, &[Lane::Handlers]).map(|t| t.1), Some(2));
         assert_eq!(take(&m, &both).map(|t| t.1), Some(4));
+    }
+
+    /// The room the driver asks about counts every copy in every lane, what is on its way,
+    /// and follows takes, put-backs and ended subscriptions.
+    #[test]
+    fn room_counts_what_is_queued_and_what_is_arriving() {
+        let m = Mailbox::new(10);
+        m.claim(1, &TopicFilter::new("h").unwrap(), Claim::Handler);
+        m.claim(2, &TopicFilter::new("h").unwrap(), Claim::Handle);
+        m.arriving(3);
+        assert!(m.has_room(7) && !m.has_room(8));
+        m.deliver(msg("h", 1), &[matched(1, "h"), matched(2, "h")])
+            .unwrap();
+        m.deliver(msg("c", 2), &[]).unwrap();
+        m.arrived(2);
+        // Three copies queued, one message still arriving.
+        assert!(m.has_room(6) && !m.has_room(7));
+        let mut batch = VecDeque::new();
+        m.take_into(
+            &[Lane::Client, Lane::Handlers],
+            Duration::ZERO,
+            2,
+            &mut batch,
+        );
+        assert!(m.has_room(8) && !m.has_room(9));
+        m.unread(batch.drain(..));
+        assert!(m.has_room(6) && !m.has_room(7));
+        m.forget(2);
+        assert!(m.has_room(7) && !m.has_room(8));
     }
 }

@@ -12,6 +12,7 @@ use tracing::{debug, info, trace, warn};
 
 use super::mailbox::{Mailbox, Matched, SubscriptionId};
 use super::messages::{AckToken, Acknowledge, Message, Register, Route, Routes, Unregister};
+use crate::options::QoS;
 use crate::topic::{TopicFilter, TopicTrie};
 
 /// The actor that routes one client's incoming messages.
@@ -24,8 +25,9 @@ pub struct RouterActor {
     /// The mailbox the Lua side reads.
     mailbox: Arc<Mailbox>,
     /// QoS 1 and 2 messages waiting for room in the mailbox, oldest first. Their
-    /// acknowledgements wait with them, so the broker's in-flight window throttles it.
-    held: VecDeque<(Message, Vec<Matched>, AckToken)>,
+    /// acknowledgements, unless rumqttc sent them on reading, wait with them, so the
+    /// broker's in-flight window throttles it.
+    held: VecDeque<(Message, Vec<Matched>, Option<AckToken>)>,
     /// Where acknowledgements go once the mailbox holds the message.
     acks: Recipient<Acknowledge>,
     /// For the log.
@@ -106,8 +108,8 @@ impl Handler<Routes> for RouterActor {
 
     /// Routes the PUBLISH packets of one read, under one hold of the mailbox. When a lane a
     /// message needs is full, QoS 0 messages are dropped and counted; QoS 1 and 2 messages
-    /// are held, unacknowledged, until the Lua side makes room (and every message after
-    /// one held is held too, so acknowledgements keep their order).
+    /// are held until the Lua side makes room (and every message after one held is held
+    /// too, so acknowledgements keep their order).
     #[tracing::instrument(name = "route", level = "trace", skip_all,
         fields(client_id = %self.client_id, count = routes.len()))]
     fn handle(&mut self, Routes(routes): Routes, ctx: &mut Context<Self>) {
@@ -115,6 +117,7 @@ impl Handler<Routes> for RouterActor {
         let mut deliveries = mailbox.deliveries();
         let mut acks = Vec::new();
         let mut newly_held = false;
+        let mut placed = 0;
         let mut matched: Vec<&Matched> = Vec::new();
         for Route { message, ack } in routes {
             matched.clear();
@@ -124,6 +127,7 @@ impl Handler<Routes> for RouterActor {
             let refused = if self.held.is_empty() {
                 match deliveries.deliver(message, &matched) {
                     Ok(()) => {
+                        placed += 1;
                         acks.extend(ack);
                         if self.dropping {
                             self.dropping = false;
@@ -136,8 +140,9 @@ impl Handler<Routes> for RouterActor {
             } else {
                 message
             };
-            match ack {
-                None => {
+            match refused.qos {
+                QoS::AtMostOnce => {
+                    placed += 1;
                     self.mailbox.count_drop();
                     if !self.dropping {
                         self.dropping = true;
@@ -145,14 +150,15 @@ impl Handler<Routes> for RouterActor {
                     }
                     debug!(topic = %refused.topic, bytes = refused.payload.len(), "QoS 0 message dropped");
                 }
-                Some(token) => {
+                QoS::AtLeastOnce | QoS::ExactlyOnce => {
                     newly_held |= self.held.is_empty();
                     let matched = matched.iter().map(|&m| m.clone()).collect();
-                    self.held.push_back((refused, matched, token));
+                    self.held.push_back((refused, matched, ack));
                 }
             }
         }
         drop(deliveries);
+        self.mailbox.arrived(placed);
         if !acks.is_empty() {
             self.acks.do_send(Acknowledge(acks));
         }
@@ -167,15 +173,18 @@ impl RouterActor {
     fn drain_held(&mut self) -> bool {
         let mut deliveries = self.mailbox.deliveries();
         let mut acks = Vec::new();
+        let mut placed = 0;
         while let Some((message, matched, token)) = self.held.pop_front() {
             let refs: Vec<&Matched> = matched.iter().collect();
             if let Err(message) = deliveries.deliver(message, &refs) {
                 self.held.push_front((message, matched, token));
                 break;
             }
-            acks.push(token);
+            placed += 1;
+            acks.extend(token);
         }
         drop(deliveries);
+        self.mailbox.arrived(placed);
         if !acks.is_empty() {
             self.acks.do_send(Acknowledge(acks));
         }

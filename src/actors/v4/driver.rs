@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{
@@ -21,6 +22,7 @@ use super::link::{from_rumqttc, mqtt_options};
 use super::outgoing::Outgoing;
 use crate::actors::backoff::Backoff;
 use crate::actors::link::{NetEvent, NetEvents};
+use crate::actors::mailbox::Mailbox;
 use crate::actors::messages::{AckToken, Message, Route};
 use crate::error::Error;
 use crate::options::{splitmix64, ConnectOptions, QoS, Reconnect, Server};
@@ -32,6 +34,11 @@ const GIVE_UP_AFTER: u32 = 3;
 /// Most events in one batch, so that messages received during a long burst of publishes
 /// reach the router without waiting for its end.
 const MAX_BATCH: usize = 64;
+
+/// Room the mailbox must have, beyond what it holds and what is on its way to it, for
+/// rumqttc to acknowledge QoS 1 and 2 messages as it reads them: more than one batch brings
+/// (rumqttc parses at most 10 packets per read).
+const AUTO_ACK_ROOM: usize = MAX_BATCH + 10;
 
 /// What counts as soon after the CONNACK for [`GIVE_UP_AFTER`].
 const QUICK_LOSS: Duration = Duration::from_secs(1);
@@ -87,6 +94,11 @@ pub struct Driver {
     received_qos2: FxHashSet<u16>,
     /// Of those, the ones answered with PUBREC.
     pubrec_sent: FxHashSet<u16>,
+    /// The mailbox the messages go to, whose room decides who acknowledges them.
+    mailbox: Arc<Mailbox>,
+    /// Acknowledgements asked for and not yet handed to rumqttc's writer: while any is,
+    /// rumqttc may not acknowledge on its own, which would put later messages' first.
+    unwritten_acks: usize,
 }
 
 impl Driver {
@@ -95,6 +107,7 @@ impl Driver {
         eventloop: EventLoop,
         opts: &ConnectOptions,
         outgoing: Rc<RefCell<Outgoing>>,
+        mailbox: Arc<Mailbox>,
     ) -> Self {
         let policy = opts.reconnect.unwrap_or_default();
         let seed = opts
@@ -129,6 +142,8 @@ impl Driver {
             given_up: None,
             received_qos2: FxHashSet::default(),
             pubrec_sent: FxHashSet::default(),
+            mailbox,
+            unwritten_acks: 0,
         }
     }
 
@@ -200,6 +215,7 @@ impl Driver {
                 self.retry = false;
             }
             let polled = if self.connected_once {
+                self.choose_acks();
                 self.poll_watched().await
             } else {
                 match self.first_connect().await {
@@ -218,6 +234,18 @@ impl Driver {
                 }
                 Err(why) => return Some(self.lost(why)),
             }
+        }
+    }
+
+    /// Lets rumqttc acknowledge the QoS 1 and 2 messages of the coming read itself, in the
+    /// replies it writes once per read, while the mailbox has room for everything a batch
+    /// brings; otherwise each message's acknowledgement waits until the mailbox holds it,
+    /// and is written on its own. Chosen only between batches, when rumqttc holds no parsed
+    /// events, so that every message of a batch was read under the same choice.
+    fn choose_acks(&mut self) {
+        if self.eventloop.state.events.is_empty() {
+            self.eventloop.state.manual_acks =
+                self.unwritten_acks > 0 || !self.mailbox.has_room(AUTO_ACK_ROOM);
         }
     }
 
@@ -343,8 +371,12 @@ impl Driver {
                     self.carried.push(p);
                 }
                 Request::PubRel(r) => self.carried_rels.push(r),
-                // Subscriptions fail with the connection; acknowledgements of received
-                // messages are answered again when the broker re-delivers them.
+                // Acknowledgements of received messages are answered again when the broker
+                // re-delivers them: these will never be written.
+                Request::PubAck(_) | Request::PubRec(_) => {
+                    self.unwritten_acks = self.unwritten_acks.saturating_sub(1);
+                }
+                // Subscriptions fail with the connection.
                 _ => {}
             }
         }
@@ -374,7 +406,9 @@ impl Driver {
             // begun before a crash on either side. MQTT requires a PUBCOMP for every PUBREL,
             // but rumqttc answers one it does not expect with an error that drops the
             // connection (and the broker repeats it after every reconnect): mark every
-            // packet id as awaiting PUBREL in its state.
+            // packet id as awaiting PUBREL in its state (with acknowledgements left to us,
+            // so that marking one adds nothing but the one event taken back).
+            self.eventloop.state.manual_acks = true;
             for pkid in 1..=u16::MAX {
                 let mut mark = Publish::new("", rumqttc::QoS::ExactlyOnce, Vec::new());
                 mark.pkid = pkid;
@@ -503,9 +537,9 @@ impl Driver {
             }
             Event::Outgoing(Out::PubRec(pkid)) => {
                 self.pubrec_sent.insert(pkid);
-                Some(NetEvent::AckSent)
+                self.ack_written()
             }
-            Event::Outgoing(Out::PubAck(_)) => Some(NetEvent::AckSent),
+            Event::Outgoing(Out::PubAck(_)) => self.ack_written(),
             Event::Outgoing(Out::PingReq) => {
                 if !self.keep_alive.is_zero() {
                     let patience = self.ping_patience();
@@ -524,22 +558,37 @@ impl Driver {
         }
     }
 
-    /// An incoming PUBLISH, unless it repeats a QoS 2 message already handed on.
+    /// rumqttc wrote a PUBACK or PUBREC: one of ours, news for the acknowledgements queued
+    /// behind it; or one of its own, news for nobody.
+    fn ack_written(&mut self) -> Option<NetEvent> {
+        let ours = self.eventloop.state.manual_acks;
+        if ours {
+            self.unwritten_acks = self.unwritten_acks.saturating_sub(1);
+        }
+        ours.then_some(NetEvent::AckSent)
+    }
+
+    /// An incoming PUBLISH, unless it repeats a QoS 2 message already handed on. Its
+    /// acknowledgement travels with it, unless rumqttc has sent it already.
     fn incoming(&mut self, p: Publish) -> Option<NetEvent> {
         let qos = from_rumqttc(p.qos);
+        let manual = self.eventloop.state.manual_acks;
         // A re-delivery carries DUP. A broker that lost state (killed before it saved it)
         // may reuse a packet id we still hold for a new message, without DUP: deliver that.
         if qos == QoS::ExactlyOnce && !self.received_qos2.insert(p.pkid) && p.dup {
             // The broker sent it again before it saw our PUBREC: answer, do not deliver.
             debug!(pkid = p.pkid, "repeated QoS 2 message not delivered again");
-            if self.pubrec_sent.contains(&p.pkid) {
+            if manual && self.pubrec_sent.contains(&p.pkid) {
+                self.unwritten_acks += 1;
                 self.eventloop
                     .pending
                     .push_back(Request::PubRec(PubRec::new(p.pkid)));
             }
             return None;
         }
-        let ack = (qos != QoS::AtMostOnce).then_some(AckToken { pkid: p.pkid, qos });
+        let ack = (qos != QoS::AtMostOnce && manual).then_some(AckToken { pkid: p.pkid, qos });
+        self.unwritten_acks += usize::from(ack.is_some());
+        self.mailbox.arriving(1);
         Some(NetEvent::Publish(Route {
             message: Message {
                 topic: p.topic,

@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rumqttc::{
     AsyncClient, ClientError, LastWill, MqttOptions, NetworkOptions, Request, SubscribeFilter,
@@ -12,6 +13,7 @@ use rumqttc::{
 use super::driver::Driver;
 use super::outgoing::{Held, Outgoing, INFLIGHT};
 use crate::actors::link::{Link, NetEvents};
+use crate::actors::mailbox::Mailbox;
 use crate::actors::messages::{AckToken, Reply};
 use crate::error::Error;
 use crate::options::{ConnectOptions, PublishOptions, QoS, Server, MAX_PACKET_SIZE};
@@ -34,7 +36,7 @@ pub struct V4Link {
 ///
 /// # Errors
 /// A TLS setting that cannot be used.
-pub fn open(opts: &ConnectOptions) -> Result<(V4Link, NetEvents), Error> {
+pub fn open(opts: &ConnectOptions, mailbox: Arc<Mailbox>) -> Result<(V4Link, NetEvents), Error> {
     let (client, mut eventloop) =
         AsyncClient::new(mqtt_options(opts, &opts.primary())?, REQUEST_CHANNEL);
     let mut network = NetworkOptions::new();
@@ -43,7 +45,7 @@ pub fn open(opts: &ConnectOptions) -> Result<(V4Link, NetEvents), Error> {
     network.set_tcp_nodelay(true);
     eventloop.set_network_options(network);
     let outgoing = Rc::new(RefCell::new(Outgoing::default()));
-    let events = Driver::new(eventloop, opts, outgoing.clone()).into_events();
+    let events = Driver::new(eventloop, opts, outgoing.clone(), mailbox).into_events();
     Ok((
         V4Link {
             client,
@@ -87,6 +89,8 @@ pub(super) fn mqtt_options(opts: &ConnectOptions, server: &Server) -> Result<Mqt
     o.set_keep_alive(opts.keep_alive);
     o.set_clean_session(opts.clean_session);
     o.set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE);
+    // Acknowledging on delivery to start with; the driver switches to rumqttc's own
+    // acknowledgements while the mailbox has room.
     o.set_manual_acks(true);
     o.set_inflight(INFLIGHT);
     if let Some(user) = &server.username {
