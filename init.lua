@@ -227,6 +227,13 @@ function Client:unsubscribe(filter)
     if not ok then
         error(err, 2)
     end
+    -- Every subscription to the filter has ended: its handler runs no more.
+    for id, f in pairs(self._filters) do
+        if f == filter then
+            self._handlers[id] = nil
+            self._filters[id] = nil
+        end
+    end
 end
 
 -- The native side returns a message as `topic, payload, qos, retain, dup, subscription,
@@ -251,7 +258,8 @@ local function receive(c, timeout, which, level, filters)
 end
 
 -- Calls `fn(msg)` for each message of `which` until it returns false or the client closes
--- for good; a message a handler subscription claimed goes to its handler instead.
+-- for good; a message a handler subscription claimed goes to its handler instead, and one
+-- whose subscription has ended since it arrived (no filter known for its route) to nobody.
 local function listen(client, c, fn, which)
     local handlers, filters = client._handlers, client._filters
     while true do
@@ -262,6 +270,8 @@ local function listen(client, c, fn, which)
             local handler = route and handlers[route]
             if handler then
                 handler(msg)
+            elseif route and not msg.subscription then
+                -- Its subscription ended after it arrived.
             elseif fn and fn(msg) == false then
                 return
             end
@@ -291,7 +301,8 @@ function Client:listen(fn)
 end
 
 --- Dispatches the messages waiting for subscription handlers, waiting up to `timeout`
--- seconds (default 0) for the first; returns how many it dispatched.
+-- seconds (default 0) for the first; returns how many it dispatched. A message whose
+-- subscription has ended since it arrived has no handler any more: it is skipped.
 function Client:dispatch(timeout)
     local c = native_of(self, "dispatch")
     local handlers, filters = self._handlers, self._filters
@@ -299,8 +310,12 @@ function Client:dispatch(timeout)
     if not msg then
         return 0
     end
-    handlers[route](msg)
-    local n = 1
+    local n = 0
+    local handler = handlers[route]
+    if handler then
+        handler(msg)
+        n = 1
+    end
     -- Without a wait the native side answers at once: a message, or nothing.
     while true do
         local topic, payload, qos, retain, dup, sub, id = c:receive_slice(0, "handlers")
@@ -310,9 +325,12 @@ function Client:dispatch(timeout)
             end
             return n
         end
-        handlers[id]({ topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
-                       subscription = sub or filters[id] })
-        n = n + 1
+        handler = handlers[id]
+        if handler then
+            handler({ topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
+                      subscription = sub or filters[id] })
+            n = n + 1
+        end
     end
 end
 

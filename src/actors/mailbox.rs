@@ -338,13 +338,20 @@ impl Mailbox {
         }
     }
 
-    /// `id` has ended: its claim and its own lane go.
+    /// `id` has ended: its claim, its own lane and the messages waiting for its handler go.
     pub fn forget(&self, id: SubscriptionId) {
         let mut inner = self.lock();
         inner.claims.remove(&id);
-        if let Some(lane) = inner.lanes.remove(&Lane::Own(id)) {
-            self.queued.fetch_sub(lane.len(), Ordering::Relaxed);
+        let mut gone = inner
+            .lanes
+            .remove(&Lane::Own(id))
+            .map_or(0, |lane| lane.len());
+        if let Some(lane) = inner.lanes.get_mut(&Lane::Handlers) {
+            let before = lane.len();
+            lane.retain(|(_, m)| m.route != Some(id));
+            gone += before - lane.len();
         }
+        self.queued.fetch_sub(gone, Ordering::Relaxed);
         if inner.waiters > 0 {
             self.ready.notify_all();
         }
@@ -567,6 +574,20 @@ mod tests {
         assert_eq!(take(&m, &[Lane::Own(3)]), None);
         m.deliver(msg("t", 2), &[matched(3, "t")]).unwrap();
         assert_eq!(take(&m, &[Lane::Client]), Some(("t".into(), 2, None)));
+    }
+
+    #[test]
+    fn a_forgotten_handler_subscription_loses_the_messages_waiting_for_it() {
+        let m = Mailbox::new(4);
+        for id in [1, 2] {
+            m.claim(id, &TopicFilter::new("h").unwrap(), Claim::Handler);
+        }
+        m.deliver(msg("h", 1), &[matched(1, "h"), matched(2, "h")])
+            .unwrap();
+        m.forget(1);
+        assert_eq!(take(&m, &[Lane::Handlers]), Some(("h".into(), 1, Some(2))));
+        assert_eq!(take(&m, &[Lane::Handlers]), None);
+        assert!(m.has_room(4));
     }
 
     #[test]

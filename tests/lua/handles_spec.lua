@@ -2,6 +2,7 @@
 -- exposed, and the routing rule between them and the client-wide receive.
 local mqtt = require("mqtt")
 local Broker = require("support.broker")
+local Process = require("support.process")
 
 describe("subscription handles and handlers", function()
     local broker = Broker.per_suite({ deny = { "secret/#" }, conf = { "log_type all" } })
@@ -133,6 +134,37 @@ describe("subscription handles and handlers", function()
         client:subscribe("l/marker", 1)
         other:publish("l/marker", "end", { qos = 1 })
         assert.are.equal("end", client:receive(5).payload)
+    end)
+
+    it("runs no handler of an ended subscription, for messages that were already waiting", function()
+        local ran = {}
+        local function count(msg) ran[#ran + 1] = msg.topic end
+        local a = client:subscribe("e/a", 1, count)
+        client:subscribe("e/b", 1, count)
+        client:subscribe("e/c", 1, count)
+        for _, t in ipairs({ "e/a", "e/b", "e/c", "e/a", "e/b", "e/c" }) do
+            other:publish(t, "waiting", { qos = 1 })
+        end
+        local function received(n)
+            return Process.wait_until(5, function() return client:stats().messages_received == n end)
+        end
+        assert.is_true(received(6))
+        a:unsubscribe()
+        client:unsubscribe("e/b")
+        assert.are.equal(2, client:dispatch(0))
+        assert.are.same({ "e/c", "e/c" }, ran)
+        -- listen(fn) skips them too, and does not hand them to fn.
+        local d = client:subscribe("e/d", 1, count)
+        other:publish("e/d", "waiting", { qos = 1 })
+        assert.is_true(received(7))
+        d:unsubscribe()
+        client:subscribe("e/end", 1)
+        other:publish("e/end", "", { qos = 1 })
+        client:listen(function(msg)
+            ran[#ran + 1] = "fn " .. msg.topic
+            return false
+        end)
+        assert.are.same({ "e/c", "e/c", "fn e/end" }, ran)
     end)
 
     it("routes a shared subscription by the filter after $share/<group>/", function()
