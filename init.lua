@@ -258,11 +258,16 @@ local function receive(c, timeout, which, level, filters)
 end
 
 -- Calls `fn(msg)` for each message of `which` until it returns false or the client closes
--- for good; a message a handler subscription claimed goes to its handler instead, and one
--- whose subscription has ended since it arrived (no filter known for its route) to nobody.
+-- for good (or, for a subscription's own messages, the subscription ends); a message a
+-- handler subscription claimed goes to its handler instead, and one whose subscription has
+-- ended since it arrived (no filter known for its route) to nobody.
 local function listen(client, c, fn, which)
     local handlers, filters = client._handlers, client._filters
+    local own = type(which) == "number"
     while true do
+        if own and not filters[which] then
+            return
+        end
         local topic, payload, qos, retain, dup, sub, route = c:receive_slice(nil, which)
         if topic then
             local msg = { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
@@ -340,6 +345,9 @@ local function claimed(sub, call)
         error(("mqtt.subscription.%s: expected a Subscription as self (call it as sub:%s(...))"):format(call, call), 3)
     end
     local c = native_of(sub._client, call)
+    if not sub._client._filters[sub._id] then
+        error(("mqtt.subscription.%s: the subscription to %q has ended (unsubscribed)"):format(call, sub.filter), 3)
+    end
     if not sub._claimed then
         local ok, err = c:claim(sub._id, sub.filter)
         if not ok then

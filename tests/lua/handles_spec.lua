@@ -136,6 +136,44 @@ describe("subscription handles and handlers", function()
         assert.are.equal("end", client:receive(5).payload)
     end)
 
+    it("an ended subscription's receive and listen raise, and listen ends when fn unsubscribes", function()
+        -- In a child process, bounded: before the fix these calls waited forever.
+        local child = Process.spawn(([[
+            local mqtt = require("mqtt")
+            local client = mqtt.connect("127.0.0.1", { port = %d })
+            local sub = client:subscribe("z/#", 1)
+            client:publish("z/a", "1", { qos = 1 })
+            client:publish("z/a", "2", { qos = 1 })
+            local got = {}
+            sub:listen(function(msg)
+                got[#got + 1] = msg.payload
+                sub:unsubscribe()
+                return true
+            end)
+            print("listened " .. table.concat(got, ","))
+            print(select(2, pcall(sub.receive, sub)))
+            print(select(2, pcall(sub.listen, sub, print)))
+            local kept = client:subscribe("k/#", 1)
+            client:unsubscribe("k/#")
+            print(select(2, pcall(kept.receive, kept)))
+            client:disconnect()
+        ]]):format(broker.port))
+        local status = child:wait_exit(10)
+        if status == nil then
+            child:signal("KILL")
+        end
+        local out = child:output()
+        assert.are.equal(0, status, out)
+        assert.matches("^listened 1\n", out)
+        for _, expected in ipairs({
+            'mqtt.subscription.receive: the subscription to "z/#" has ended (unsubscribed)',
+            'mqtt.subscription.listen: the subscription to "z/#" has ended (unsubscribed)',
+            'mqtt.subscription.receive: the subscription to "k/#" has ended (unsubscribed)',
+        }) do
+            assert.is_truthy(out:find(expected, 1, true), out)
+        end
+    end)
+
     it("runs no handler of an ended subscription, for messages that were already waiting", function()
         local ran = {}
         local function count(msg) ran[#ran + 1] = msg.topic end
