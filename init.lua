@@ -45,6 +45,14 @@ local Router = {}
 Router.__index = Router
 Router.__name = "mqtt.Router"
 
+-- The router a method was called on; raises at the caller's caller when there is none.
+local function router_of(self, call)
+    if getmetatable(self) ~= Router then
+        error(("mqtt.router.%s: expected a Router as self (call it as router:%s(...))"):format(call, call), 3)
+    end
+    return self._r
+end
+
 function mqtt.router()
     -- Values are mapped to integer ids, which the native trie holds.
     return setmetatable({ _r = native.router(), _ids = {}, _values = {}, _uses = {}, _last = 0 }, Router)
@@ -52,6 +60,7 @@ end
 
 --- Adds `value` under `filter`; false if it was there already.
 function Router:add(filter, value)
+    local r = router_of(self, "add")
     if value == nil or value ~= value then
         error(("mqtt.router.add: bad argument #2 'value': expected a value other than nil or NaN, got %s")
             :format(tostring(value)), 2)
@@ -61,7 +70,7 @@ function Router:add(filter, value)
         self._last = self._last + 1
         id = self._last
     end
-    local added, err = self._r:add(filter, id)
+    local added, err = r:add(filter, id)
     if err then
         error(err, 2)
     end
@@ -74,8 +83,9 @@ end
 
 --- Removes `value` from `filter`; false if it was not there.
 function Router:remove(filter, value)
+    local r = router_of(self, "remove")
     local id = value ~= nil and value == value and self._ids[value] or 0
-    local removed, err = self._r:remove(filter, id)
+    local removed, err = r:remove(filter, id)
     if err then
         error(err, 2)
     end
@@ -90,7 +100,7 @@ end
 
 --- The values whose filters match `topic`, each once.
 function Router:match(topic)
-    local ids, err = self._r:match(topic)
+    local ids, err = router_of(self, "match"):match(topic)
     if not ids then
         error(err, 2)
     end
@@ -222,34 +232,45 @@ function Client:flush(timeout)
     end
 end
 
+-- Every subscription to `filter` has ended: no handler of it runs any more, and reading
+-- through one of them raises.
+local function ended(client, filter)
+    for id, f in pairs(client._filters) do
+        if f == filter then
+            client._handlers[id] = nil
+            client._filters[id] = nil
+        end
+    end
+end
+
 function Client:unsubscribe(filter)
     local ok, err = native_of(self, "unsubscribe"):unsubscribe(filter)
     if not ok then
         error(err, 2)
     end
-    -- Every subscription to the filter has ended: its handler runs no more.
-    for id, f in pairs(self._filters) do
-        if f == filter then
-            self._handlers[id] = nil
-            self._filters[id] = nil
-        end
-    end
+    ended(self, filter)
 end
 
 -- The native side returns a message as `topic, payload, qos, retain, dup, subscription,
 -- route` (`route`: the id of the subscription that claimed it, whose filter `filters` holds:
 -- then `subscription` is nil); the table is built here.
 
+-- The native side names its reads `mqtt.receive`: an error of theirs is raised under `call`.
+local function renamed(err, call)
+    return (err:gsub("^mqtt%.receive:", call .. ":", 1))
+end
+
 -- The next message of the lanes `which` names and its route, or nil after `timeout`;
--- raises at `level`. The native side waits in short slices so that Ctrl-C can interrupt.
-local function receive(c, timeout, which, level, filters)
+-- raises at `level`, naming `call`. The native side waits in short slices so that Ctrl-C
+-- can interrupt.
+local function receive(c, timeout, which, level, filters, call)
     local topic, payload, qos, retain, dup, sub, route = c:receive_slice(timeout, which)
     while topic == false do
         topic, payload, qos, retain, dup, sub, route = c:receive_slice(payload, which)
     end
     if topic == nil then
         if payload ~= nil then
-            error(payload, level + 1)
+            error(renamed(payload, call), level + 1)
         end
         return nil
     end
@@ -261,7 +282,7 @@ end
 -- for good (or, for a subscription's own messages, the subscription ends); a message a
 -- handler subscription claimed goes to its handler instead, and one whose subscription has
 -- ended since it arrived (no filter known for its route) to nobody.
-local function listen(client, c, fn, which)
+local function listen(client, c, fn, which, call)
     local handlers, filters = client._handlers, client._filters
     local own = type(which) == "number"
     while true do
@@ -284,7 +305,7 @@ local function listen(client, c, fn, which)
             if c:is_closed() then
                 return
             end
-            error(payload, 3)
+            error(renamed(payload, call), 3)
         end
     end
 end
@@ -292,7 +313,7 @@ end
 --- The next message no subscription claimed, or nil after `timeout` seconds (no timeout:
 -- wait for one).
 function Client:receive(timeout)
-    return (receive(native_of(self, "receive"), timeout, nil, 2, self._filters))
+    return (receive(native_of(self, "receive"), timeout, nil, 2, self._filters, "mqtt.receive"))
 end
 
 --- Dispatches messages to subscription handlers, and calls `fn(msg)` (if given) for the
@@ -302,7 +323,7 @@ function Client:listen(fn)
     if fn ~= nil and type(fn) ~= "function" then
         error(("mqtt.listen: bad argument #1 'fn': expected a function, got %s"):format(type(fn)), 2)
     end
-    listen(self, c, fn, "all")
+    listen(self, c, fn, "all", "mqtt.listen")
 end
 
 --- Dispatches the messages waiting for subscription handlers, waiting up to `timeout`
@@ -311,7 +332,7 @@ end
 function Client:dispatch(timeout)
     local c = native_of(self, "dispatch")
     local handlers, filters = self._handlers, self._filters
-    local msg, route = receive(c, timeout or 0, "handlers", 2, filters)
+    local msg, route = receive(c, timeout or 0, "handlers", 2, filters, "mqtt.dispatch")
     if not msg then
         return 0
     end
@@ -326,7 +347,7 @@ function Client:dispatch(timeout)
         local topic, payload, qos, retain, dup, sub, id = c:receive_slice(0, "handlers")
         if topic == nil then
             if payload ~= nil then
-                error(payload, 2)
+                error(renamed(payload, "mqtt.dispatch"), 2)
             end
             return n
         end
@@ -339,11 +360,17 @@ function Client:dispatch(timeout)
     end
 end
 
+-- Raises at `level` (as the caller counts) unless `sub` is a Subscription.
+local function check_subscription(sub, call, level)
+    if getmetatable(sub) ~= Subscription then
+        error(("mqtt.subscription.%s: expected a Subscription as self (call it as sub:%s(...))"):format(call, call),
+            level + 1)
+    end
+end
+
 -- The client of a subscription; its first read claims its messages.
 local function claimed(sub, call)
-    if getmetatable(sub) ~= Subscription then
-        error(("mqtt.subscription.%s: expected a Subscription as self (call it as sub:%s(...))"):format(call, call), 3)
-    end
+    check_subscription(sub, call, 3)
     local c = native_of(sub._client, call)
     if not sub._client._filters[sub._id] then
         error(("mqtt.subscription.%s: the subscription to %q has ended (unsubscribed)"):format(call, sub.filter), 3)
@@ -360,7 +387,8 @@ end
 
 --- The next message of this subscription, or nil after `timeout` seconds.
 function Subscription:receive(timeout)
-    return (receive(claimed(self, "receive"), timeout, self._id, 2, self._client._filters))
+    return (receive(claimed(self, "receive"), timeout, self._id, 2, self._client._filters,
+        "mqtt.subscription.receive"))
 end
 
 --- Calls `fn(msg)` for each message of this subscription until it returns false or the
@@ -370,13 +398,13 @@ function Subscription:listen(fn)
     if type(fn) ~= "function" then
         error(("mqtt.subscription.listen: bad argument #1 'fn': expected a function, got %s"):format(type(fn)), 2)
     end
-    listen(self._client, c, fn, self._id)
+    listen(self._client, c, fn, self._id, "mqtt.subscription.listen")
 end
 
 --- Unsubscribes this subscription's filter.
 function Subscription:unsubscribe()
-    self._client._handlers[self._id] = nil
-    self._client._filters[self._id] = nil
+    check_subscription(self, "unsubscribe", 2)
+    ended(self._client, self.filter)
     local ok, err = native_of(self._client, "unsubscribe"):unsubscribe(self.filter)
     if not ok then
         error(err, 2)

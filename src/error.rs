@@ -24,6 +24,8 @@ pub enum Error {
         expected: &'static str,
         got: String,
     },
+    #[error("bad argument #2 'payload': expected a message of at most {max} bytes with its topic (MQTT's limit), got {size}")]
+    PayloadTooLarge { size: usize, max: usize },
     #[error("unknown option {name:?} (known options: {known})")]
     UnknownOption { name: String, known: &'static str },
     #[error("bad connect string {text:?}: {why}")]

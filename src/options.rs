@@ -344,6 +344,9 @@ pub mod expect {
     pub const CAPACITY: &str = "an integer from 1 to 1000000";
     pub const BOOLEAN: &str = "true or false";
     pub const TEXT: &str = "a UTF-8 string";
+    pub const MQTT_TEXT: &str = "a UTF-8 string of at most 65535 bytes without NUL";
+    pub const PASSWORD: &str = "a UTF-8 string of at most 65535 bytes";
+    pub const WILL_PAYLOAD: &str = "a string or a number of at most 65535 bytes";
     pub const DELAY: &str = "a finite number of seconds, 0 or more, at most one day";
     pub const ATTEMPTS: &str = "an integer from 1 to 1000000";
     pub const RECONNECT: &str = "true, false or a table { min_delay, max_delay, max_attempts }";
@@ -404,6 +407,20 @@ pub fn capacity(n: f64) -> Option<usize> {
     whole(n, 1.0, MAX_CAPACITY).map(|n| n as usize)
 }
 
+/// Bytes of the PUBLISH packet that carries `payload` bytes to `topic`, counted as rumqttc
+/// counts them when it holds a packet to [`MAX_PACKET_SIZE`].
+pub fn publish_packet_size(topic: &str, payload: usize, qos: QoS) -> usize {
+    let packet_id = if qos == QoS::AtMostOnce { 0 } else { 2 };
+    let remaining = (2 + topic.len() + packet_id).saturating_add(payload);
+    let length_bytes = match remaining {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    };
+    remaining.saturating_add(1 + length_bytes)
+}
+
 /// A client id unique to this process and moment: `copper-` and 16 hex digits, 23 characters,
 /// the longest MQTT 3.1.1 obliges every broker to accept.
 pub fn generate_client_id() -> String {
@@ -458,6 +475,40 @@ mod tests {
         for bad in [0.5, -1.0, 65536.0, f64::NAN, f64::INFINITY] {
             assert_eq!(keep_alive(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn publish_sizes_are_counted_as_rumqttc_counts_them() {
+        for (payload, qos) in [
+            (0, QoS::AtMostOnce),
+            (120, QoS::AtMostOnce),
+            (121, QoS::AtLeastOnce),
+            (16_380, QoS::ExactlyOnce),
+            (2_097_140, QoS::AtLeastOnce),
+            (3_000_000, QoS::AtMostOnce),
+        ] {
+            let level = match qos {
+                QoS::AtMostOnce => rumqttc::QoS::AtMostOnce,
+                QoS::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
+                QoS::ExactlyOnce => rumqttc::QoS::ExactlyOnce,
+            };
+            let mut packet = rumqttc::Publish::new("a/b", level, vec![0; payload]);
+            packet.pkid = u16::from(qos != QoS::AtMostOnce);
+            assert_eq!(
+                publish_packet_size("a/b", payload, qos),
+                packet.size(),
+                "{payload} {qos:?}"
+            );
+        }
+        let largest = MAX_PACKET_SIZE - 1 - 4 - 2 - 3;
+        assert_eq!(
+            publish_packet_size("a/b", largest, QoS::AtMostOnce),
+            MAX_PACKET_SIZE
+        );
+        assert_eq!(
+            publish_packet_size("a/b", usize::MAX, QoS::ExactlyOnce),
+            usize::MAX
+        );
     }
 
     #[test]

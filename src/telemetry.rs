@@ -50,12 +50,34 @@ impl Default for LogConfig {
     }
 }
 
+/// What `level` must be, worded for the error.
+const LEVEL: &str = "a level (error, warn, info, debug, trace, off) or an EnvFilter directive";
+
+/// A directive that is one bare word names a level, or a target of this library; anything
+/// else is taken for a mistyped level (EnvFilter would read "inf" as a target, and log
+/// nothing of ours).
+fn bare_word_is_known(directive: &str) -> bool {
+    let word = directive.trim();
+    word.is_empty()
+        || word.contains(['=', '[', ':'])
+        || word
+            .parse::<tracing_subscriber::filter::LevelFilter>()
+            .is_ok()
+        || ["copper_mqtt", "rumqttc"]
+            .iter()
+            .any(|t| word.starts_with(t))
+}
+
 fn layer(cfg: &LogConfig) -> Result<Boxed> {
-    let filter = EnvFilter::try_new(&cfg.filter).map_err(|e| Error::BadOption {
+    let refused = |why: String| Error::BadOption {
         name: "level".into(),
-        expected: "a level (error, warn, info, debug, trace) or an EnvFilter directive",
-        got: format!("{:?} ({e})", cfg.filter),
-    })?;
+        expected: LEVEL,
+        got: format!("{:?} ({why})", cfg.filter),
+    };
+    if let Some(word) = cfg.filter.split(',').find(|d| !bare_word_is_known(d)) {
+        return Err(refused(format!("{:?} is not a level", word.trim())));
+    }
+    let filter = EnvFilter::try_new(&cfg.filter).map_err(|e| refused(e.to_string()))?;
     let writer = match &cfg.file {
         None => BoxMakeWriter::new(std::io::stderr),
         Some(path) => {
@@ -136,6 +158,35 @@ mod tests {
         };
         let err = layer(&cfg).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("bad option 'level'"), "{err}");
+    }
+
+    #[test]
+    fn a_mistyped_level_is_refused_and_real_directives_are_taken() {
+        for bad in ["inf", "warn,debugg", "verbose"] {
+            let cfg = LogConfig {
+                filter: bad.into(),
+                ..LogConfig::default()
+            };
+            let err = layer(&cfg).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("is not a level"), "{bad}: {err}");
+        }
+        for good in [
+            "info",
+            "WARN",
+            "off",
+            "3",
+            "",
+            "copper_mqtt",
+            "rumqttc",
+            "copper_mqtt=debug",
+            "warn,copper_mqtt::actors=trace",
+        ] {
+            let cfg = LogConfig {
+                filter: good.into(),
+                ..LogConfig::default()
+            };
+            assert!(layer(&cfg).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! ConnectionActor owns the protocol link and is the only place that talks to the broker: it
-//! connects, matches acknowledgements to the requests that wait for them, re-subscribes after
-//! a reconnect that found no session, and closes gracefully.
+//! connects, matches acknowledgements to the requests that wait for them (the link's own
+//! re-subscriptions after a reconnect that found no session first), and closes gracefully.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,9 +21,6 @@ use super::shared::ClientShared;
 use crate::error::Error;
 use crate::options::QoS;
 use crate::topic::TopicFilter;
-
-/// Most filters re-subscribed in one SUBSCRIBE packet after a reconnect.
-const RESUBSCRIBE_BATCH: usize = 64;
 
 /// The actor that owns one client's connection to its broker.
 pub struct ConnectionActor {
@@ -139,11 +136,11 @@ impl StreamHandler<Vec<NetEvent>> for ConnectionActor {
                 NetEvent::PublishSent { .. }
                 | NetEvent::PublishAcked { .. }
                 | NetEvent::AckSent => progress = true,
-                NetEvent::Connected { session_present } => self.connected(session_present, ctx),
+                NetEvent::Connected { resubscribed } => self.connected(resubscribed, ctx),
                 NetEvent::Failed(e) => self.failed(e, ctx),
                 NetEvent::GaveUp(e) => {
+                    // The link recorded it as the last error already.
                     error!(client_id = %self.shared.client_id, error = %e, "publish given up");
-                    self.shared.set_last_error(e.to_string());
                     progress = true;
                 }
                 NetEvent::SubscribeSent { pkid } => {
@@ -289,17 +286,21 @@ impl Handler<Disconnect> for ConnectionActor {
 }
 
 impl ConnectionActor {
-    fn connected(&mut self, session_present: bool, ctx: &mut Context<Self>) {
+    fn connected(&mut self, resubscribed: Vec<Vec<(TopicFilter, QoS)>>, ctx: &mut Context<Self>) {
         self.shared.set_connected(true);
+        // The link queued the re-subscriptions ahead of every request already waiting.
+        for filters in resubscribed.into_iter().rev() {
+            self.subscribes_queued.push_front(PendingSubscribe {
+                filters: filters.into_iter().map(|(f, q)| (f, q, None)).collect(),
+                reply: None,
+            });
+        }
         self.pump();
         if let Some(reply) = self.connect_reply.take() {
             let _ = reply.send(Ok(()));
             return;
         }
         self.shared.count_reconnect();
-        if !session_present {
-            self.resubscribe();
-        }
         if self.closing.is_some() {
             self.disconnect_when_drained(ctx);
         }
@@ -315,30 +316,6 @@ impl ConnectionActor {
         self.fail_pending(&e);
         if self.closing.is_some() {
             self.close(ctx);
-        }
-    }
-
-    /// Re-subscribes every active subscription, in as few packets as the batch size allows.
-    fn resubscribe(&mut self) {
-        let active: Vec<(TopicFilter, QoS)> = self
-            .shared
-            .subscriptions
-            .iter()
-            .filter_map(|e| Some((TopicFilter::new(&**e.key()).ok()?, *e.value())))
-            .collect();
-        info!(
-            client_id = %self.shared.client_id,
-            count = active.len(),
-            "re-subscribing after a reconnect without a session"
-        );
-        for batch in active.chunks(RESUBSCRIBE_BATCH) {
-            match self.link.subscribe(batch.to_vec()) {
-                Ok(()) => self.subscribes_queued.push_back(PendingSubscribe {
-                    filters: batch.iter().map(|(f, q)| (f.clone(), *q, None)).collect(),
-                    reply: None,
-                }),
-                Err(e) => warn!(error = %e, "re-subscription not queued"),
-            }
         }
     }
 
@@ -416,8 +393,9 @@ impl ConnectionActor {
     /// Moves held publishes on, freeing their places in the Lua side's send queue.
     fn pump(&mut self) {
         let moved = self.link.pump();
+        self.shared
+            .set_unfinished(self.link.unfinished(), self.link.in_flight());
         self.shared.outbox.release(moved);
-        self.shared.set_in_flight(self.link.in_flight());
         self.link.confirm_completed();
     }
 

@@ -34,7 +34,7 @@ impl FacadeActor {
         mailbox: Arc<Mailbox>,
         connected: Reply<()>,
     ) -> Result<Addr<FacadeActor>> {
-        let (link, events) = v4::open(opts, mailbox.clone())?;
+        let (link, events) = v4::open(opts, mailbox.clone(), shared.clone())?;
         let facade = Context::<FacadeActor>::new();
         let connection = Context::<ConnectionActor>::new();
         let router = RouterActor::new(

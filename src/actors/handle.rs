@@ -15,7 +15,7 @@ use super::messages::{Disconnect, Flush, Message, Publish, Subscribe, TakeQueued
 use super::shared::{ClientShared, Stats};
 use super::system::{self, SystemGuard};
 use crate::error::{Error, Result};
-use crate::options::{ConnectOptions, PublishOptions, QoS};
+use crate::options::{self, ConnectOptions, PublishOptions, QoS, MAX_PACKET_SIZE};
 use crate::topic::{TopicFilter, TopicName};
 
 /// Publishes that may wait between the Lua side and the protocol's send queue.
@@ -73,6 +73,9 @@ impl ClientHandle {
         let (tx, rx) = mpsc::sync_channel(1);
         let (addr_tx, addr_rx) = mpsc::sync_channel(1);
         let (s, m, timeout) = (shared.clone(), mailbox.clone(), opts.timeout);
+        // Each server gets the full timeout in turn.
+        let servers = u32::try_from(opts.servers.len() + 1).unwrap_or(u32::MAX);
+        let connect_bound = timeout.saturating_mul(servers);
         let (arbiter, system) = system::acquire()?;
         let spawned = arbiter.spawn_fn(move || {
             let _ = addr_tx.send(FacadeActor::start_client(&opts, s, m, tx));
@@ -91,7 +94,7 @@ impl ClientHandle {
             _system: system,
         };
         // The link enforces the timeout itself; the margin only covers a stalled actor thread.
-        wait(&rx, timeout + Duration::from_secs(1), "CONNACK")?;
+        wait(&rx, connect_bound + Duration::from_secs(1), "CONNACK")?;
         Ok(handle)
     }
 
@@ -111,8 +114,16 @@ impl ClientHandle {
     /// `opts.wait` until the broker has acknowledged the message.
     ///
     /// # Errors
-    /// `Disconnected`; `QueueFull` when no room was made in time; `AckTimeout`.
+    /// `PayloadTooLarge` when the message would not fit an MQTT packet; `Disconnected`;
+    /// `QueueFull` when no room was made in time; `AckTimeout`.
     pub fn publish(&self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> Result<()> {
+        let size = options::publish_packet_size(topic.as_str(), payload.len(), opts.qos);
+        if size > MAX_PACKET_SIZE {
+            return Err(Error::PayloadTooLarge {
+                size,
+                max: MAX_PACKET_SIZE,
+            });
+        }
         self.check_open()?;
         let bytes = payload.len();
         let (confirm, confirmed) = if opts.wait {
@@ -151,6 +162,9 @@ impl ClientHandle {
     /// `AckTimeout` when that takes longer than `timeout`; `Disconnected`.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
         self.check_open()?;
+        if self.shared.publishes_complete() {
+            return Ok(());
+        }
         let (reply, rx) = mpsc::sync_channel(1);
         self.facade.do_send(Flush { reply });
         wait(&rx, timeout, "acknowledgement of every publish")

@@ -14,8 +14,12 @@ use crate::topic::{TopicFilter, TopicName};
 /// What happened on the link, in protocol-neutral terms.
 #[derive(Debug)]
 pub enum NetEvent {
-    /// A CONNACK accepted the connection.
-    Connected { session_present: bool },
+    /// A CONNACK accepted the connection. When the broker kept no session, the link has
+    /// queued the re-subscriptions ahead of every other request: one SUBSCRIBE per entry of
+    /// `resubscribed`, in order (none after the first CONNACK or with a session).
+    Connected {
+        resubscribed: Vec<Vec<(TopicFilter, QoS)>>,
+    },
     /// The connection could not be made or was lost. After the first connection the link
     /// tries again by itself after a backoff delay; before it, the stream ends here.
     Failed(Error),

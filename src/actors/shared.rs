@@ -31,6 +31,10 @@ pub struct ClientShared {
     sent: Counter,
     /// QoS 1 and 2 publishes handed to the protocol and not yet acknowledged by the broker.
     in_flight: AtomicUsize,
+    /// Publishes taken from the send queue and not complete yet, as of the connection's
+    /// last look: it is updated before their places in the queue are freed, so an empty
+    /// queue and a zero here mean every publish made so far is complete.
+    unfinished: AtomicUsize,
     /// Connections made after the first.
     reconnects: AtomicUsize,
     /// The last subscription id handed out.
@@ -91,6 +95,7 @@ impl ClientShared {
             outbox: SendQueue::new(outbox_limit),
             sent: Counter::default(),
             in_flight: AtomicUsize::new(0),
+            unfinished: AtomicUsize::new(0),
             reconnects: AtomicUsize::new(0),
             last_subscription: AtomicU64::new(0),
         }
@@ -106,9 +111,17 @@ impl ClientShared {
         self.sent.add(bytes);
     }
 
-    /// Records how many publishes await the broker's acknowledgement.
-    pub fn set_in_flight(&self, n: usize) {
-        self.in_flight.store(n, Ordering::Relaxed);
+    /// Records how many publishes are not complete, and of them how many await the broker's
+    /// acknowledgement.
+    pub fn set_unfinished(&self, unfinished: usize, in_flight: usize) {
+        self.unfinished.store(unfinished, Ordering::SeqCst);
+        self.in_flight.store(in_flight, Ordering::Relaxed);
+    }
+
+    /// Whether every publish made so far is complete, as far as this thread can tell without
+    /// asking the connection (`false` may mean "not known yet").
+    pub fn publishes_complete(&self) -> bool {
+        self.outbox.is_empty() && self.unfinished.load(Ordering::SeqCst) == 0
     }
 
     /// Counts a reconnection.

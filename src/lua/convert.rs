@@ -52,6 +52,10 @@ pub fn lua_error(e: mlua::Error) -> Error {
 pub fn describe(v: &Value) -> String {
     match v {
         Value::Integer(i) => i.to_string(),
+        // Very large and very small numbers in exponent form, as Lua prints them.
+        Value::Number(n) if n.is_finite() && *n != 0.0 && !(1e-4..1e15).contains(&n.abs()) => {
+            format!("{n:e}")
+        }
         Value::Number(n) => n.to_string(),
         Value::Boolean(b) => b.to_string(),
         Value::String(s) => format!("{:?}", quote(&s.as_bytes())),
@@ -262,6 +266,25 @@ fn text_option(name: &str, v: &Value) -> Result<String> {
     }
 }
 
+/// Longest string or binary field of a CONNECT packet: its length is 16 bits.
+const MAX_FIELD: usize = 65_535;
+
+/// A client id or user name: a string MQTT allows (UTF-8, no NUL, at most 65,535 bytes).
+fn mqtt_text_option(name: &str, v: &Value) -> Result<String> {
+    match text_option(name, v) {
+        Ok(s) if s.len() <= MAX_FIELD && !s.contains('\0') => Ok(s),
+        _ => Err(bad_option(name, expect::MQTT_TEXT, v)),
+    }
+}
+
+/// A password: UTF-8 (rumqttc sends it from a `String`), at most 65,535 bytes.
+fn password_option(name: &str, v: &Value) -> Result<String> {
+    match text_option(name, v) {
+        Ok(s) if s.len() <= MAX_FIELD => Ok(s),
+        _ => Err(bad_option(name, expect::PASSWORD, v)),
+    }
+}
+
 fn bool_option(name: &str, v: &Value) -> Result<bool> {
     match v {
         Value::Boolean(b) => Ok(*b),
@@ -335,9 +358,9 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
     for (name, v) in option_pairs(opts, 2, CONNECT_KEYS)? {
         match name.as_str() {
             "port" => o.port = number_option(&name, &v, options::port, expect::PORT)?,
-            "client_id" => o.client_id = text_option(&name, &v)?,
-            "username" => o.username = Some(text_option(&name, &v)?),
-            "password" => o.password = Some(text_option(&name, &v)?),
+            "client_id" => o.client_id = mqtt_text_option(&name, &v)?,
+            "username" => o.username = Some(mqtt_text_option(&name, &v)?),
+            "password" => o.password = Some(password_option(&name, &v)?),
             "keep_alive" => {
                 o.keep_alive = number_option(&name, &v, options::keep_alive, expect::KEEP_ALIVE)?
             }
@@ -537,7 +560,9 @@ fn will(lua: &Lua, v: &Value) -> Result<Will> {
             }
             "payload" => {
                 w.payload = payload(lua, &value, 2)
-                    .map_err(|_| bad_option("will.payload", "a string or a number", &value))?
+                    .ok()
+                    .filter(|p| p.len() <= MAX_FIELD)
+                    .ok_or_else(|| bad_option("will.payload", expect::WILL_PAYLOAD, &value))?
             }
             "qos" => w.qos = number_option("will.qos", &value, options::qos, expect::QOS)?,
             "retain" => w.retain = bool_option("will.retain", &value)?,
@@ -565,6 +590,21 @@ mod tests {
 
     fn err(r: Result<ConnectOptions>) -> String {
         r.expect_err("an error").to_string()
+    }
+
+    #[test]
+    fn numbers_are_described_briefly() {
+        let cases = [
+            (Value::Integer(42), "42"),
+            (Value::Number(1.5), "1.5"),
+            (Value::Number(1e300), "1e300"),
+            (Value::Number(-2.5e-7), "-2.5e-7"),
+            (Value::Number(123_456.0), "123456"),
+            (Value::Number(f64::INFINITY), "inf"),
+        ];
+        for (v, text) in cases {
+            assert_eq!(describe(&v), text);
+        }
     }
 
     #[test]

@@ -25,6 +25,14 @@ describe("confirmed publishes", function()
         assert.are.equal(0, s.in_flight)
         assert.are.equal(0, s.queued)
         assert.are.equal(500, s.messages_sent)
+        -- Nothing left to wait for: a zero timeout is enough.
+        c:flush(0)
+    end)
+
+    it("flush(0) on a client that never published returns at once", function()
+        local c = mqtt.connect("127.0.0.1", broker:options())
+        finally(function() c:disconnect() end)
+        c:flush(0)
     end)
 
     it("raises after the timeout when the broker does not acknowledge", function()

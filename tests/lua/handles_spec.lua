@@ -156,6 +156,9 @@ describe("subscription handles and handlers", function()
             local kept = client:subscribe("k/#", 1)
             client:unsubscribe("k/#")
             print(select(2, pcall(kept.receive, kept)))
+            local first, sibling = client:subscribe("s/b", 1), client:subscribe("s/b", 1)
+            first:unsubscribe()
+            print(select(2, pcall(sibling.listen, sibling, print)))
             client:disconnect()
         ]]):format(broker.port))
         local status = child:wait_exit(10)
@@ -169,6 +172,7 @@ describe("subscription handles and handlers", function()
             'mqtt.subscription.receive: the subscription to "z/#" has ended (unsubscribed)',
             'mqtt.subscription.listen: the subscription to "z/#" has ended (unsubscribed)',
             'mqtt.subscription.receive: the subscription to "k/#" has ended (unsubscribed)',
+            'mqtt.subscription.listen: the subscription to "s/b" has ended (unsubscribed)',
         }) do
             assert.is_truthy(out:find(expected, 1, true), out)
         end

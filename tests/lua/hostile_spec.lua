@@ -43,12 +43,13 @@ describe("hostile input", function()
             keep_alive = { 0.5, -1, 65536, NAN, INF, "60" },
             timeout = { 0, -1, NAN, INF, "10" },
             capacity = { 0, -1, 2 ^ 40, 1.5, NAN, "100" },
-            client_id = { 42, {}, true, BAD_UTF8 },
-            username = { 42, {}, BAD_UTF8 },
-            password = { 42, {} },
+            client_id = { 42, {}, true, BAD_UTF8, "a\0b", LONG },
+            username = { 42, {}, BAD_UTF8, "u\0", LONG },
+            password = { 42, {}, LONG },
             clean_session = { "yes", 1, {} },
             will = { 5, "x", true, { topic = "a/+" }, { topic = "t", qos = 3 }, { payload = "x" },
-                { topic = "t", retain = "no" }, { topic = LONG }, { topic = BAD_UTF8 }, { topic = "t", x = 1 } },
+                { topic = "t", retain = "no" }, { topic = LONG }, { topic = BAD_UTF8 }, { topic = "t", x = 1 },
+                { topic = "t", payload = LONG } },
             reconnect = { 1, "yes", { min_delay = -1 }, { max_delay = NAN }, { max_attempts = 0 },
                 { max_attempts = 1.5 }, { min_delay = 2, max_delay = 1 }, { every = 1 } },
         }
@@ -90,6 +91,19 @@ describe("hostile input", function()
         assert.is_true(got.payload == big)
     end)
 
+    it("publish refuses a message larger than an MQTT packet carries, and sends nothing", function()
+        local too_big = string.rep("x", 256 * 1024 * 1024)
+        for _, opts in ipairs({ { qos = 0 }, { qos = 1, wait = true }, { qos = 2, wait = true } }) do
+            local err = refuses("publish", client.publish, client, "size/huge", too_big, opts)
+            assert.matches("bad argument #2 'payload': expected a message of at most 268435456 bytes", err, 1, true)
+        end
+        too_big = nil
+        collectgarbage()
+        client:flush(5)
+        assert.are.equal(0, client:stats().in_flight)
+        assert.are.equal(0, client:stats().reconnects)
+    end)
+
     it("subscribe and unsubscribe refuse bad filters and QoS", function()
         local filters = { "", "a/#/b", "a#", "a/b+", "$share//a", "$share/g", "$share/g+/a", LONG, BAD_UTF8, "a\0" }
         for _, f in ipairs(WRONG_TYPES) do filters[#filters + 1] = f end
@@ -111,12 +125,29 @@ describe("hostile input", function()
         for _, fn in ipairs({ 42, "f", {}, true }) do
             refuses("listen", client.listen, client, fn)
         end
+        -- Each read names itself, not the native call underneath.
+        local sub = client:subscribe("names/x", 1)
+        local err = refuses("dispatch", client.dispatch, client, -1)
+        assert.matches("bad argument #1 'timeout'", err, 1, true)
+        err = refuses("subscription%.receive", sub.receive, sub, 1e300)
+        assert.matches("got 1e300$", err)
+        sub:unsubscribe()
     end)
 
     it("methods called without their client say how to call them", function()
         for _, name in ipairs({ "publish", "subscribe", "unsubscribe", "receive", "listen", "disconnect", "stats" }) do
             local err = refuses(name, client[name], nil, "x")
             assert.matches("client:" .. name, err, 1, true)
+        end
+        local sub = client:subscribe("self/x")
+        for _, name in ipairs({ "receive", "listen", "unsubscribe" }) do
+            local err = refuses("subscription%." .. name, sub[name], {})
+            assert.matches("sub:" .. name, err, 1, true)
+        end
+        local router = mqtt.router()
+        for _, name in ipairs({ "add", "remove", "match" }) do
+            local err = refuses("router%." .. name, router[name], nil, "a", 1)
+            assert.matches("router:" .. name, err, 1, true)
         end
     end)
 end)

@@ -102,6 +102,42 @@ describe("reconnection", function()
         assert.matches("connection", client:stats().last_error)
     end)
 
+    it("re-subscribes before anything else after a reconnect without a session", function()
+        local _, proxy = proxied_broker()
+        local client = mqtt.connect("127.0.0.1", {
+            port = proxy.port,
+            keep_alive = 1,
+            reconnect = { min_delay = 0.05, max_delay = 0.2 },
+        })
+        client:subscribe("resub/#", 1)
+        local function receive_all(names)
+            local want, got = {}, 0
+            for _, name in ipairs(names) do want[name] = true end
+            while got < #names do
+                local msg = client:receive(10)
+                assert.is_truthy(msg, ("%d of %d came back"):format(got, #names))
+                if want[msg.payload] then
+                    want[msg.payload] = nil
+                    got = got + 1
+                end
+            end
+        end
+        -- Published while down: they wait in the client until the CONNACK.
+        proxy:set("drop")
+        assert.is_true(wait_until(5, function() return not client:is_connected() end))
+        for i = 1, 3 do client:publish("resub/held", "held " .. i, { qos = 1 }) end
+        proxy:set("pass")
+        receive_all({ "held 1", "held 2", "held 3" })
+        -- Written into a silent network: the client re-sends them after the CONNACK.
+        proxy:set("blackhole")
+        for i = 1, 3 do client:publish("resub/carried", "carried " .. i, { qos = 1 }) end
+        assert.is_true(wait_until(5, function() return not client:is_connected() end))
+        proxy:set("pass")
+        receive_all({ "carried 1", "carried 2", "carried 3" })
+        assert.are.equal(2, client:stats().reconnects)
+        client:disconnect()
+    end)
+
     it("queues publishes while disconnected, sends them after the reconnect, and refuses past the bound", function()
         local broker, proxy = proxied_broker()
         local sub = mqtt.connect("127.0.0.1", broker:options({ capacity = 20000 }))

@@ -58,6 +58,22 @@ describe("connect strings and failover", function()
         assert.matches("mqtt.connect: could not connect to any server: ", err, 1, true)
     end)
 
+    it("gives each server the full timeout on connect, a silent one included", function()
+        -- Accepts TCP connections (the kernel completes the handshake) and never answers.
+        local silent = assert(socket.bind("127.0.0.1", 0))
+        finally(function() silent:close() end)
+        local _, silent_port = silent:getsockname()
+        local up = Broker.start()
+        finally(function() up:stop() end)
+        local c = mqtt.connect(nil, { timeout = 1, servers = {
+            ("mqtt://127.0.0.1:%d"):format(silent_port),
+            ("mqtt://127.0.0.1:%d"):format(silent_port),
+            ("mqtt://127.0.0.1:%d"):format(up.port),
+        } })
+        assert.is_true(c:is_connected())
+        c:disconnect()
+    end)
+
     it("moves to the next server when the first one dies", function()
         local a, b = Broker.start(), Broker.start()
         finally(function()

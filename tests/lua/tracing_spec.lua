@@ -76,6 +76,7 @@ describe("tracing", function()
     it("refuses bad options", function()
         for _, case in ipairs({
             { { level = "warn,[[[" }, "mqtt.log: bad option 'level'" },
+            { { level = "inf" }, 'mqtt.log: bad option \'level\': expected a level (error, warn, info, debug, trace, off) or an EnvFilter directive, got "inf" ("inf" is not a level)' },
             { { format = "xml" }, "mqtt.log: bad option 'format'" },
             { { file = "/nonexistent-dir/x.log" }, "mqtt.log: bad option 'file'" },
             { { colour = true }, 'mqtt.log: unknown option "colour"' },

@@ -1,9 +1,9 @@
 //! Driver: runs rumqttc's event loop for one link. It connects (the first time within the
 //! timeout), reconnects after a backoff delay, declares a silent connection lost when a ping
-//! goes unanswered for 0.4 keep-alive, carries unacknowledged publishes over a reconnect
-//! (re-sent with DUP, whether or not the broker kept the session: rumqttc alone would drop
-//! them), delivers each incoming QoS 2 message once, and turns what matters into
-//! [`NetEvent`]s.
+//! goes unanswered for 0.4 keep-alive, re-subscribes after a reconnect without a session,
+//! carries unacknowledged publishes over a reconnect (re-sent with DUP, whether or not the
+//! broker kept the session: rumqttc alone would drop them), delivers each incoming QoS 2
+//! message once, and turns what matters into [`NetEvent`]s.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,20 +12,25 @@ use std::time::Duration;
 
 use rumqttc::{
     ConnAck, ConnectReturnCode, ConnectionError, Event, EventLoop, Incoming, Outgoing as Out,
-    PubRec, PubRel, Publish, Request, SubscribeReasonCode,
+    PubRec, PubRel, Publish, Request, Subscribe, SubscribeFilter, SubscribeReasonCode,
 };
 use rustc_hash::FxHashSet;
 use tokio::time::Instant;
 use tracing::{debug, info, warn, Instrument};
 
-use super::link::{from_rumqttc, mqtt_options};
+use super::link::{from_rumqttc, mqtt_options, to_rumqttc};
 use super::outgoing::Outgoing;
 use crate::actors::backoff::Backoff;
 use crate::actors::link::{NetEvent, NetEvents};
 use crate::actors::mailbox::Mailbox;
 use crate::actors::messages::{AckToken, Message, Route};
+use crate::actors::shared::ClientShared;
 use crate::error::Error;
 use crate::options::{splitmix64, ConnectOptions, QoS, Reconnect, Server};
+use crate::topic::TopicFilter;
+
+/// Most filters re-subscribed in one SUBSCRIBE packet after a reconnect.
+const RESUBSCRIBE_BATCH: usize = 64;
 
 /// Connections lost in a row, each soon after re-sending publishes none of which the broker
 /// acknowledged, after which the oldest of them is given up.
@@ -96,6 +101,9 @@ pub struct Driver {
     pubrec_sent: FxHashSet<u16>,
     /// The mailbox the messages go to, whose room decides who acknowledges them.
     mailbox: Arc<Mailbox>,
+    /// The client's active subscriptions (what a reconnect without a session
+    /// re-subscribes), and its last error.
+    shared: Arc<ClientShared>,
     /// Acknowledgements asked for and not yet handed to rumqttc's writer: while any is,
     /// rumqttc may not acknowledge on its own, which would put later messages' first.
     unwritten_acks: usize,
@@ -108,6 +116,7 @@ impl Driver {
         opts: &ConnectOptions,
         outgoing: Rc<RefCell<Outgoing>>,
         mailbox: Arc<Mailbox>,
+        shared: Arc<ClientShared>,
     ) -> Self {
         let policy = opts.reconnect.unwrap_or_default();
         let seed = opts
@@ -143,6 +152,7 @@ impl Driver {
             received_qos2: FxHashSet::default(),
             pubrec_sent: FxHashSet::default(),
             mailbox,
+            shared,
             unwritten_acks: 0,
         }
     }
@@ -399,8 +409,10 @@ impl Driver {
         NetEvent::Failed(Error::LinkLost(why))
     }
 
-    /// After a CONNACK: resend what the broker has not acknowledged, oldest first.
-    fn resume(&mut self, session_present: bool) {
+    /// After a CONNACK: re-subscribe if the broker kept no session, then resend what the
+    /// broker has not acknowledged, oldest first. Returns the filters of each SUBSCRIBE
+    /// queued, in order.
+    fn resume(&mut self, session_present: bool) -> Vec<Vec<(TopicFilter, QoS)>> {
         if session_present {
             // The broker may now send PUBREL for any QoS 2 exchange of the session, some
             // begun before a crash on either side. MQTT requires a PUBCOMP for every PUBREL,
@@ -426,6 +438,10 @@ impl Driver {
             self.pubrec_sent.clear();
             self.carried_rels.clear();
         }
+        let resubscribed = match session_present {
+            true => Vec::new(),
+            false => self.resubscribe(),
+        };
         let (mut numbered, mut unsent): (Vec<Publish>, Vec<Publish>) =
             std::mem::take(&mut self.carried)
                 .into_iter()
@@ -445,6 +461,8 @@ impl Driver {
                     topic: p.topic.clone(),
                     qos: from_rumqttc(p.qos).as_u8(),
                 };
+                // Recorded before anyone waiting for the publish hears of it.
+                self.shared.set_last_error(why.to_string());
                 out.give_up(&p, why.clone());
                 self.given_up = Some(why);
             }
@@ -466,6 +484,36 @@ impl Driver {
         let pending = &mut self.eventloop.pending;
         pending.extend(self.carried_rels.drain(..).map(Request::PubRel));
         pending.extend(numbered.into_iter().chain(unsent).map(Request::Publish));
+        resubscribed
+    }
+
+    /// Queues SUBSCRIBE packets for every active subscription ahead of everything else, so
+    /// that no message published after the reconnect (by this client or, re-sent, before
+    /// it) reaches the broker before the subscriptions it may match.
+    fn resubscribe(&mut self) -> Vec<Vec<(TopicFilter, QoS)>> {
+        let active: Vec<(TopicFilter, QoS)> = self
+            .shared
+            .subscriptions
+            .iter()
+            .filter_map(|e| Some((TopicFilter::new(&**e.key()).ok()?, *e.value())))
+            .collect();
+        info!(
+            count = active.len(),
+            "re-subscribing after a reconnect without a session"
+        );
+        let batches: Vec<Vec<(TopicFilter, QoS)>> = active
+            .chunks(RESUBSCRIBE_BATCH)
+            .map(<[_]>::to_vec)
+            .collect();
+        for batch in &batches {
+            let filters = batch
+                .iter()
+                .map(|(f, q)| SubscribeFilter::new(f.as_str().to_owned(), to_rumqttc(*q)));
+            self.eventloop
+                .pending
+                .push_back(Request::Subscribe(Subscribe::new_many(filters)));
+        }
+        batches
     }
 
     fn translate(&mut self, event: Event) -> Option<NetEvent> {
@@ -496,8 +544,8 @@ impl Driver {
                 self.failures = 0;
                 self.answered = false;
                 self.up_since = Some(Instant::now());
-                self.resume(session_present);
-                Some(NetEvent::Connected { session_present })
+                let resubscribed = self.resume(session_present);
+                Some(NetEvent::Connected { resubscribed })
             }
             Event::Incoming(Incoming::Publish(p)) => self.incoming(p),
             Event::Incoming(Incoming::PubAck(a)) => {

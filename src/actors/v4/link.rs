@@ -15,6 +15,7 @@ use super::outgoing::{Held, Outgoing, INFLIGHT};
 use crate::actors::link::{Link, NetEvents};
 use crate::actors::mailbox::Mailbox;
 use crate::actors::messages::{AckToken, Reply};
+use crate::actors::shared::ClientShared;
 use crate::error::Error;
 use crate::options::{ConnectOptions, PublishOptions, QoS, Server, MAX_PACKET_SIZE};
 use crate::topic::{TopicFilter, TopicName};
@@ -36,7 +37,11 @@ pub struct V4Link {
 ///
 /// # Errors
 /// A TLS setting that cannot be used.
-pub fn open(opts: &ConnectOptions, mailbox: Arc<Mailbox>) -> Result<(V4Link, NetEvents), Error> {
+pub fn open(
+    opts: &ConnectOptions,
+    mailbox: Arc<Mailbox>,
+    shared: Arc<ClientShared>,
+) -> Result<(V4Link, NetEvents), Error> {
     let (client, mut eventloop) =
         AsyncClient::new(mqtt_options(opts, &opts.primary())?, REQUEST_CHANNEL);
     let mut network = NetworkOptions::new();
@@ -45,7 +50,7 @@ pub fn open(opts: &ConnectOptions, mailbox: Arc<Mailbox>) -> Result<(V4Link, Net
     network.set_tcp_nodelay(true);
     eventloop.set_network_options(network);
     let outgoing = Rc::new(RefCell::new(Outgoing::default()));
-    let events = Driver::new(eventloop, opts, outgoing.clone(), mailbox).into_events();
+    let events = Driver::new(eventloop, opts, outgoing.clone(), mailbox, shared).into_events();
     Ok((
         V4Link {
             client,
