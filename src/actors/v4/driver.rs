@@ -179,10 +179,8 @@ impl Driver {
     /// request per poll, and such a poll returns at once, so a burst of publishes costs the
     /// actors one batch, not one per publish.
     async fn next_batch(&mut self) -> Option<Vec<NetEvent>> {
-        let first = self.next_event().await?;
-        let failed = matches!(first, NetEvent::Failed(_));
-        let mut batch = vec![first];
-        if failed || self.done {
+        let mut batch = self.next_event().await?;
+        if matches!(batch.last(), Some(NetEvent::Failed(_))) || self.done {
             return Some(batch);
         }
         self.drain_events(&mut batch);
@@ -193,7 +191,7 @@ impl Driver {
                     self.drain_events(&mut batch);
                 }
                 Err(why) => {
-                    batch.push(self.lost(why));
+                    batch.extend(self.lost(why));
                     break;
                 }
             }
@@ -209,7 +207,8 @@ impl Driver {
         }
     }
 
-    async fn next_event(&mut self) -> Option<NetEvent> {
+    /// The next event, or the events a lost connection ends with.
+    async fn next_event(&mut self) -> Option<Vec<NetEvent>> {
         loop {
             if self.done {
                 return None;
@@ -232,14 +231,14 @@ impl Driver {
                     Ok(event) => Ok(event),
                     Err(e) => {
                         self.done = true;
-                        return Some(NetEvent::Failed(e));
+                        return Some(vec![NetEvent::Failed(e)]);
                     }
                 }
             };
             match polled {
                 Ok(event) => {
                     if let Some(event) = self.translate(event) {
-                        return Some(event);
+                        return Some(vec![event]);
                     }
                 }
                 Err(why) => return Some(self.lost(why)),
@@ -369,8 +368,13 @@ impl Driver {
     }
 
     /// The connection is gone (or an attempt failed): take back what rumqttc would replay
-    /// or drop, and decide whether to try again.
-    fn lost(&mut self, why: String) -> NetEvent {
+    /// or drop, and decide whether to try again. Returns the events rumqttc had parsed or
+    /// queued before the failure (a message read in the last read, a SUBSCRIBE it began to
+    /// write), then `Failed`: left for later, they would come after the reconnect and be
+    /// taken for events of the new connection.
+    fn lost(&mut self, why: String) -> Vec<NetEvent> {
+        let mut events = Vec::new();
+        self.drain_events(&mut events);
         self.ping_deadline = None;
         self.outgoing.borrow_mut().disconnected();
         for request in self.eventloop.pending.drain(..) {
@@ -406,7 +410,8 @@ impl Driver {
             self.strikes += 1;
         }
         self.up_since = None;
-        NetEvent::Failed(Error::LinkLost(why))
+        events.push(NetEvent::Failed(Error::LinkLost(why)));
+        events
     }
 
     /// After a CONNACK: re-subscribe if the broker kept no session, then resend what the
@@ -667,6 +672,40 @@ pub fn refusal(code: ConnectReturnCode) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rumqttc::{MqttOptions, SubAck};
+
+    fn driver() -> Driver {
+        let opts = ConnectOptions::new("127.0.0.1");
+        let (_, eventloop) =
+            rumqttc::AsyncClient::new(MqttOptions::new("t", "127.0.0.1", 1883), 10);
+        let shared = Arc::new(ClientShared::new("t".into(), opts.addr(), 10));
+        let mailbox = Arc::new(Mailbox::new(10));
+        Driver::new(eventloop, &opts, Rc::default(), mailbox, shared)
+    }
+
+    #[test]
+    fn events_parsed_before_a_loss_are_reported_before_it() {
+        let mut d = driver();
+        let events = &mut d.eventloop.state.events;
+        events.push_back(Event::Incoming(Incoming::SubAck(SubAck::new(
+            3,
+            vec![SubscribeReasonCode::Success(rumqttc::QoS::AtLeastOnce)],
+        ))));
+        events.push_back(Event::Outgoing(Out::Subscribe(4)));
+        let reported = d.lost("reset".into());
+        assert!(
+            matches!(
+                &reported[..],
+                [
+                    NetEvent::SubAck { pkid: 3, .. },
+                    NetEvent::SubscribeSent { pkid: 4 },
+                    NetEvent::Failed(_)
+                ]
+            ),
+            "{reported:?}"
+        );
+        assert!(d.eventloop.state.events.is_empty());
+    }
 
     #[test]
     fn every_connack_refusal_has_a_name() {
