@@ -215,10 +215,18 @@ function Client:subscribe_many(list)
     if not r then
         error(err, 2)
     end
-    -- r holds the granted QoS and the subscription id of each entry, in turn.
+    -- r holds the granted QoS (false: refused) and the subscription id of each entry, in
+    -- turn. The granted ones are subscribed even when others were refused (then `r.refused`
+    -- names those): their handlers must run.
     local subs = {}
     for i, entry in ipairs(list) do
-        subs[i] = subscription(self, entry[1], r[2 * i - 1], r[2 * i], entry[3])
+        local qos = r[2 * i - 1]
+        if qos then
+            subs[#subs + 1] = subscription(self, entry[1], qos, r[2 * i], entry[3])
+        end
+    end
+    if r.refused then
+        error(r.refused, 2)
     end
     return subs
 end
@@ -346,7 +354,8 @@ function Client:dispatch(timeout)
     while true do
         local topic, payload, qos, retain, dup, sub, id = c:receive_slice(0, "handlers")
         if topic == nil then
-            if payload ~= nil then
+            -- A handler may have disconnected the client: what it dispatched still counts.
+            if payload ~= nil and not c:is_closed() then
                 error(renamed(payload, "mqtt.dispatch"), 2)
             end
             return n
@@ -374,6 +383,10 @@ local function claimed(sub, call)
     local c = native_of(sub._client, call)
     if not sub._client._filters[sub._id] then
         error(("mqtt.subscription.%s: the subscription to %q has ended (unsubscribed)"):format(call, sub.filter), 3)
+    end
+    if sub._client._handlers[sub._id] then
+        error(("mqtt.subscription.%s: the subscription to %q has a handler: its messages go to it (client:listen, client:dispatch)")
+            :format(call, sub.filter), 3)
     end
     if not sub._claimed then
         local ok, err = c:claim(sub._id, sub.filter)

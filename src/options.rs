@@ -385,11 +385,10 @@ pub fn timeout(n: f64) -> Option<Duration> {
         .flatten()
 }
 
-/// A wait such as `receive(seconds)`: finite and not negative; 0 polls.
+/// A wait such as `receive(seconds)`: finite and not negative; 0 polls. One longer than a
+/// `Duration` holds (1e300 s) waits without end, which is what it means in practice.
 pub fn wait(n: f64) -> Option<Duration> {
-    (n.is_finite() && n >= 0.0)
-        .then(|| Duration::try_from_secs_f64(n).ok())
-        .flatten()
+    (n.is_finite() && n >= 0.0).then(|| Duration::try_from_secs_f64(n).unwrap_or(Duration::MAX))
 }
 
 /// A reconnection delay: finite, not negative, at most a day.
@@ -519,6 +518,8 @@ mod tests {
         }
         assert_eq!(wait(0.0), Some(Duration::ZERO));
         assert_eq!(wait(-0.1), None);
+        assert_eq!(wait(1e300), Some(Duration::MAX));
+        assert_eq!(wait(f64::INFINITY), None);
     }
 
     #[test]

@@ -313,7 +313,7 @@ impl ConnectionActor {
             let _ = reply.send(Err(e));
             return self.close(ctx);
         }
-        self.fail_pending(&e);
+        self.fail_sent(&e);
         if self.closing.is_some() {
             self.close(ctx);
         }
@@ -322,7 +322,13 @@ impl ConnectionActor {
     fn subscribed(&mut self, pending: PendingSubscribe, granted: Vec<Option<QoS>>) {
         let mut outcomes = Vec::with_capacity(pending.filters.len());
         let mut registered = Vec::new();
-        for ((filter, _, id), code) in pending.filters.into_iter().zip(granted) {
+        if granted.len() != pending.filters.len() {
+            warn!(client_id = %self.shared.client_id, filters = pending.filters.len(), codes = granted.len(),
+                "SUBACK with a return code count that does not match the SUBSCRIBE; missing ones count as refused");
+        }
+        // A code the broker left out counts as a refusal.
+        let codes = granted.into_iter().chain(std::iter::repeat(None));
+        for ((filter, _, id), code) in pending.filters.into_iter().zip(codes) {
             match code {
                 Some(qos) => {
                     info!(client_id = %self.shared.client_id, filter = filter.as_str(), qos = qos.as_u8(), "subscribed");
@@ -344,22 +350,32 @@ impl ConnectionActor {
         }
     }
 
-    /// Fails every request that waits for an answer the lost connection will not bring.
-    fn fail_pending(&mut self, e: &Error) {
-        let why = match e {
-            Error::LinkLost(why) => why.clone(),
-            other => other.to_string(),
-        };
-        let lost = || Error::ConnectionLost(why.clone());
-        let subscribes = self.subscribes_queued.drain(..);
-        for p in subscribes.chain(self.subscribes_sent.drain().map(|(_, p)| p)) {
+    /// Fails the subscription changes whose packets went out on the lost connection: their
+    /// answers will not come. The ones not sent yet stay queued: the link sends them after
+    /// the reconnect, in order (their callers wait up to their timeout).
+    fn fail_sent(&mut self, e: &Error) {
+        let lost = lost_error(e);
+        for (_, p) in self.subscribes_sent.drain() {
             if let Some(reply) = p.reply {
-                let _ = reply.send(Err(lost()));
+                let _ = reply.send(Err(lost.clone()));
             }
         }
-        let unsubscribes = self.unsubscribes_queued.drain(..);
-        for p in unsubscribes.chain(self.unsubscribes_sent.drain().map(|(_, p)| p)) {
-            let _ = p.reply.send(Err(lost()));
+        for (_, p) in self.unsubscribes_sent.drain() {
+            let _ = p.reply.send(Err(lost.clone()));
+        }
+    }
+
+    /// Fails every request that waits: the client is closing.
+    fn fail_pending(&mut self, e: &Error) {
+        self.fail_sent(e);
+        let lost = lost_error(e);
+        for p in self.subscribes_queued.drain(..) {
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(lost.clone()));
+            }
+        }
+        for p in self.unsubscribes_queued.drain(..) {
+            let _ = p.reply.send(Err(lost.clone()));
         }
     }
 
@@ -435,4 +451,12 @@ impl ConnectionActor {
         self.facade.do_send(Closed);
         ctx.stop();
     }
+}
+
+/// What a request whose answer will not come is failed with.
+fn lost_error(e: &Error) -> Error {
+    Error::ConnectionLost(match e {
+        Error::LinkLost(why) => why.clone(),
+        other => other.to_string(),
+    })
 }

@@ -315,26 +315,48 @@ impl Mailbox {
         self.queued.fetch_add(back, Ordering::Relaxed);
     }
 
-    /// From now on `id` takes its messages out of the client-wide lane. A handle also takes
-    /// the messages already waiting there that its filter matches.
+    /// From now on `id` takes its messages out of the client-wide lane, and the ones already
+    /// waiting there that its filter matches.
     pub fn claim(&self, id: SubscriptionId, filter: &TopicFilter, claim: Claim) {
         let mut inner = self.lock();
         inner.claims.insert(id, claim);
-        if claim != Claim::Handle {
-            return;
-        }
+        self.adopt_locked(&mut inner, id, filter);
+    }
+
+    /// `id`'s filter is routed from now on: if `id` claims its messages, the ones that came
+    /// before (a persistent session's, delivered right after the CONNACK), waiting in the
+    /// client-wide lane, become its own.
+    pub fn adopt(&self, id: SubscriptionId, filter: &TopicFilter) {
+        let mut inner = self.lock();
+        self.adopt_locked(&mut inner, id, filter);
+    }
+
+    fn adopt_locked(&self, inner: &mut Inner, id: SubscriptionId, filter: &TopicFilter) {
+        let target = match inner.claims.get(&id) {
+            Some(Claim::Handle) => Lane::Own(id),
+            Some(Claim::Handler) => Lane::Handlers,
+            None => return,
+        };
         let Some(client) = inner.lanes.get_mut(&Lane::Client) else {
             return;
         };
+        if !client.iter().any(|(_, m)| filter.matches(&m.topic)) {
+            return;
+        }
         let (mine, rest): (VecDeque<_>, VecDeque<_>) = std::mem::take(client)
             .into_iter()
             .partition(|(_, m)| filter.matches(&m.topic));
         *client = rest;
-        let own = inner.lanes.entry(Lane::Own(id)).or_default();
+        let lane = inner.lanes.entry(target).or_default();
         for (seq, mut m) in mine {
             m.subscription = None;
             m.route = Some(id);
-            own.push_back((seq, m));
+            lane.push_back((seq, m));
+        }
+        // The lane may hold later messages already: arrival order within it is kept.
+        lane.make_contiguous().sort_by_key(|(seq, _)| *seq);
+        if inner.waiters > 0 {
+            self.ready.notify_all();
         }
     }
 
@@ -504,6 +526,29 @@ mod tests {
         m.claim(5, &TopicFilter::new("s/+").unwrap(), Claim::Handle);
         assert_eq!(take(&m, &[Lane::Own(5)]), Some(("s/1".into(), 1, Some(5))));
         assert_eq!(take(&m, &[Lane::Client]), Some(("other".into(), 2, None)));
+    }
+
+    #[test]
+    fn a_handler_takes_what_came_before_it_was_routed_in_arrival_order() {
+        let m = Mailbox::new(10);
+        m.claim(1, &TopicFilter::new("h/#").unwrap(), Claim::Handler);
+        m.deliver(msg("p/1", 1), &[]).unwrap();
+        m.deliver(msg("h/x", 3), &[matched(1, "h/#")]).unwrap();
+        m.deliver(msg("other", 4), &[]).unwrap();
+        // p/+ was claimed before the router knew it: its early message waits unrouted.
+        m.claim(2, &TopicFilter::new("p/+").unwrap(), Claim::Handler);
+        m.deliver(msg("p/2", 5), &[]).unwrap();
+        m.adopt(2, &TopicFilter::new("p/+").unwrap());
+        let handled: Vec<_> = std::iter::from_fn(|| take(&m, &[Lane::Handlers])).collect();
+        assert_eq!(
+            handled,
+            [
+                ("p/1".into(), 1, Some(2)),
+                ("h/x".into(), 3, Some(1)),
+                ("p/2".into(), 5, Some(2))
+            ]
+        );
+        assert_eq!(take(&m, &[Lane::Client]), Some(("other".into(), 4, None)));
     }
 
     #[test]

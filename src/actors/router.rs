@@ -78,6 +78,7 @@ impl Handler<Register> for RouterActor {
                         filter: text.clone(),
                     },
                 );
+                self.mailbox.adopt(id, &filter);
                 self.by_filter.entry(text).or_default().push(id);
             }
         }

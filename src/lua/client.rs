@@ -63,25 +63,31 @@ impl LuaClient {
     }
 
     /// `subscribe_many({ {filter, qos [, handler]}, ... })`: `{ qos1, id1, qos2, id2, ... }`,
-    /// flat so that ten thousand subscriptions do not cost ten thousand tables.
+    /// flat so that ten thousand subscriptions do not cost ten thousand tables. A refused
+    /// filter's QoS is `false`, and then `refused` holds the error naming every refused
+    /// filter (the granted ones are subscribed all the same).
     fn subscribe_many(&self, lua: &Lua, list: &Value) -> Result<mlua::Table> {
         let requests = convert::subscription_list(list)?;
         let outcome = self.handle.subscribe_many(requests)?;
-        let refused: Vec<String> = outcome
-            .iter()
-            .filter(|s| s.granted.is_none())
-            .map(|s| s.filter.as_str().to_owned())
-            .collect();
-        if !refused.is_empty() {
-            return Err(Error::SubscriptionsRefused(refused));
-        }
         let t = lua
-            .create_table_with_capacity(2 * outcome.len(), 0)
+            .create_table_with_capacity(2 * outcome.len(), 1)
             .map_err(lua_error)?;
+        let mut refused = Vec::new();
         for (i, s) in outcome.into_iter().enumerate() {
-            let [qos, id] = granted(Some(s))?;
+            let qos = match s.granted {
+                Some(qos) => Value::Integer(i64::from(qos.as_u8())),
+                None => {
+                    refused.push(s.filter.into_string());
+                    Value::Boolean(false)
+                }
+            };
             t.raw_set(2 * i + 1, qos).map_err(lua_error)?;
-            t.raw_set(2 * i + 2, id).map_err(lua_error)?;
+            t.raw_set(2 * i + 2, s.id as i64).map_err(lua_error)?;
+        }
+        if !refused.is_empty() {
+            let why = Error::SubscriptionsRefused(refused);
+            t.raw_set("refused", format!("mqtt.subscribe_many: {why}"))
+                .map_err(lua_error)?;
         }
         Ok(t)
     }

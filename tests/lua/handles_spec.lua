@@ -95,6 +95,52 @@ describe("subscription handles and handlers", function()
         client = mqtt.connect("127.0.0.1", broker:options()) -- for after_each
     end)
 
+    it("dispatch returns what it ran when a handler disconnects the client", function()
+        client:subscribe("dd/#", 1, function() client:disconnect() end)
+        other:publish("dd/a", "1", { qos = 1 })
+        other:publish("dd/a", "2", { qos = 1 })
+        other:flush(5)
+        assert.is_true(Process.wait_until(5, function() return client:stats().messages_received == 2 end))
+        assert.are.equal(1, client:dispatch(1))
+        client = mqtt.connect("127.0.0.1", broker:options()) -- for after_each
+    end)
+
+    it("a handler subscription is not read through its handle", function()
+        local ran = 0
+        local sub = client:subscribe("hr/x", 1, function() ran = ran + 1 end)
+        for _, read in ipairs({ sub.receive, sub.listen }) do
+            local ok, err = pcall(read, sub, print)
+            assert.is_false(ok)
+            assert.matches('the subscription to "hr/x" has a handler: its messages go to it', err, 1, true)
+        end
+        other:publish("hr/x", "x", { qos = 1 })
+        assert.are.equal(1, client:dispatch(5))
+        assert.are.equal(1, ran)
+    end)
+
+    it("a handler gets its persistent session's messages that came before it was subscribed", function()
+        local opts = broker:options({ client_id = "handles-persist", clean_session = false })
+        local away = mqtt.connect("127.0.0.1", opts)
+        away:subscribe("ph/#", 1)
+        away:disconnect()
+        for i = 1, 3 do other:publish("ph/x", "offline " .. i, { qos = 1 }) end
+        other:flush(5)
+        local back = mqtt.connect("127.0.0.1", opts)
+        finally(function()
+            back:unsubscribe("ph/#")
+            back:disconnect()
+        end)
+        local got = {}
+        back:subscribe("ph/#", 1, function(msg) got[#got + 1] = msg.payload .. " via " .. msg.subscription end)
+        other:publish("ph/x", "online", { qos = 1 })
+        assert.is_true(Process.wait_until(10, function()
+            back:dispatch(0.1)
+            return #got >= 4
+        end), table.concat(got, ", "))
+        assert.are.same({ "offline 1 via ph/#", "offline 2 via ph/#", "offline 3 via ph/#", "online via ph/#" }, got)
+        assert.is_nil(back:receive(0))
+    end)
+
     it("propagates a handler's error out of listen and dispatch", function()
         client:subscribe("boom", 1, function() error("handler broke") end)
         other:publish("boom", "x", { qos = 1 })
@@ -240,11 +286,16 @@ describe("subscription handles and handlers", function()
         end
         assert.are.equal(1, packets)
 
+        local opened
         local ok, err = pcall(client.subscribe_many, client, {
-            { "secret/a", 1 }, { "open/a", 1 }, { "secret/b", 0 },
+            { "secret/a", 1 }, { "open/a", 1, function(msg) opened = msg.payload end }, { "secret/b", 0 },
         })
         assert.is_false(ok)
         assert.matches('mqtt.subscribe_many: the broker refused the subscriptions to ["secret/a", "secret/b"]', err, 1, true)
+        -- The granted one is subscribed, and its handler runs.
+        other:publish("open/a", "granted", { qos = 1 })
+        assert.are.equal(1, client:dispatch(5))
+        assert.are.equal("granted", opened)
         ok, err = pcall(client.subscribe_many, client, {})
         assert.is_false(ok)
         assert.matches("mqtt.subscribe_many: bad argument #1", err, 1, true)

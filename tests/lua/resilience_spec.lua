@@ -138,6 +138,36 @@ describe("reconnection", function()
         client:disconnect()
     end)
 
+    it("sends a subscribe made during an outage after the reconnect, and answers each one its own SUBACK", function()
+        local broker = Broker.start({ deny = { "deny/#" } })
+        local proxy = Proxy.start(broker.port)
+        finally(function()
+            proxy:stop()
+            broker:stop()
+        end)
+        local client = mqtt.connect("127.0.0.1", {
+            port = proxy.port,
+            timeout = 2,
+            reconnect = { min_delay = 0.05, max_delay = 0.2 },
+        })
+        proxy:set("drop")
+        assert.is_true(wait_until(5, function() return not client:is_connected() end))
+        -- Its caller gives up after the timeout; the SUBSCRIBE stays queued.
+        local ok, err = pcall(client.subscribe, client, "deny/x", 1)
+        assert.is_false(ok)
+        assert.matches("mqtt.subscribe: ", err, 1, true)
+        proxy:set("pass")
+        -- Asked for before the reconnect (within the next backoff delay): it goes out after
+        -- the one above, and must get its own SUBACK, not that one's refusal.
+        assert.are.equal(1, client:subscribe("ok/y", 1).qos)
+        ok, err = pcall(client.subscribe, client, "deny/y", 1)
+        assert.is_false(ok)
+        assert.matches('the broker refused the subscription to "deny/y"', err, 1, true)
+        assert.are.equal(2, client:subscribe("ok/z", 2).qos)
+        assert.are.equal(2, client:stats().subscriptions)
+        client:disconnect()
+    end)
+
     it("queues publishes while disconnected, sends them after the reconnect, and refuses past the bound", function()
         local broker, proxy = proxied_broker()
         local sub = mqtt.connect("127.0.0.1", broker:options({ capacity = 20000 }))

@@ -81,6 +81,9 @@ pub struct Driver {
     carried: Vec<Publish>,
     /// PUBRELs to send again if the broker kept the session.
     carried_rels: Vec<PubRel>,
+    /// SUBSCRIBE and UNSUBSCRIBE requests rumqttc had not written when the connection was
+    /// lost, to send after the next CONNACK: the connection still waits for them, in order.
+    carried_requests: Vec<Request>,
     /// Whether the broker has sent anything since the last CONNACK; only then is the backoff
     /// reset, so that a broker that accepts and at once drops the connection is retried
     /// ever more slowly.
@@ -144,6 +147,7 @@ impl Driver {
             ping_deadline: None,
             carried: Vec::new(),
             carried_rels: Vec::new(),
+            carried_requests: Vec::new(),
             answered: false,
             resent: false,
             strikes: 0,
@@ -390,7 +394,10 @@ impl Driver {
                 Request::PubAck(_) | Request::PubRec(_) => {
                     self.unwritten_acks = self.unwritten_acks.saturating_sub(1);
                 }
-                // Subscriptions fail with the connection.
+                r @ (Request::Subscribe(_) | Request::Unsubscribe(_)) => {
+                    self.carried_requests.push(r);
+                }
+                // Pings belong to the lost connection; a DISCONNECT has nothing left to end.
                 _ => {}
             }
         }
@@ -447,6 +454,9 @@ impl Driver {
             true => Vec::new(),
             false => self.resubscribe(),
         };
+        // Then the subscription changes asked for before the loss, in order.
+        let changes = self.carried_requests.drain(..);
+        self.eventloop.pending.extend(changes);
         let (mut numbered, mut unsent): (Vec<Publish>, Vec<Publish>) =
             std::mem::take(&mut self.carried)
                 .into_iter()
