@@ -10,15 +10,22 @@ local function wait_until(secs, cond)
     return Process.wait_until(secs, cond)
 end
 
--- A broker with the TCP proxy in front of it, both stopped when the test ends.
-local function proxied_broker()
-    local broker = Broker.start()
+-- A broker (started with `opts`) with the TCP proxy in front of it, both stopped when the
+-- test ends.
+local function proxied_broker(opts)
+    local broker = Broker.start(opts)
     local proxy = Proxy.start(broker.port)
     finally(function()
         proxy:stop()
         broker:stop()
     end)
     return broker, proxy
+end
+
+-- Cuts the client off through the proxy and waits until it has noticed.
+local function cut_off(proxy, client)
+    proxy:set("drop")
+    assert.is_true(wait_until(5, function() return not client:is_connected() end))
 end
 
 describe("reconnection", function()
@@ -123,8 +130,7 @@ describe("reconnection", function()
             end
         end
         -- Published while down: they wait in the client until the CONNACK.
-        proxy:set("drop")
-        assert.is_true(wait_until(5, function() return not client:is_connected() end))
+        cut_off(proxy, client)
         for i = 1, 3 do client:publish("resub/held", "held " .. i, { qos = 1 }) end
         proxy:set("pass")
         receive_all({ "held 1", "held 2", "held 3" })
@@ -139,19 +145,13 @@ describe("reconnection", function()
     end)
 
     it("sends a subscribe made during an outage after the reconnect, and answers each one its own SUBACK", function()
-        local broker = Broker.start({ deny = { "deny/#" } })
-        local proxy = Proxy.start(broker.port)
-        finally(function()
-            proxy:stop()
-            broker:stop()
-        end)
+        local _, proxy = proxied_broker({ deny = { "deny/#" } })
         local client = mqtt.connect("127.0.0.1", {
             port = proxy.port,
             timeout = 2,
             reconnect = { min_delay = 0.05, max_delay = 0.2 },
         })
-        proxy:set("drop")
-        assert.is_true(wait_until(5, function() return not client:is_connected() end))
+        cut_off(proxy, client)
         -- Its caller gives up after the timeout; the SUBSCRIBE stays queued.
         local ok, err = pcall(client.subscribe, client, "deny/x", 1)
         assert.is_false(ok)
@@ -177,8 +177,7 @@ describe("reconnection", function()
             timeout = 0.5,
             reconnect = { min_delay = 0.1, max_delay = 0.2 },
         })
-        proxy:set("drop")
-        assert.is_true(wait_until(5, function() return not client:is_connected() end))
+        cut_off(proxy, client)
         for i = 1, 10000 do
             client:publish("offline/" .. (i % 10), tostring(i), { qos = 1 })
         end
