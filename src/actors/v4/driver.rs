@@ -379,6 +379,13 @@ impl Driver {
     fn lost(&mut self, why: String) -> Vec<NetEvent> {
         let mut events = Vec::new();
         self.drain_events(&mut events);
+        if self.up_since.is_some() {
+            // The connection was up, so rumqttc's `clean` ran: every acknowledgement it held
+            // is gone (the driver drops the ones `clean` kept, below). They are answered again
+            // when the broker re-delivers their messages.
+            let dropped = std::mem::take(&mut self.outgoing.borrow_mut().acks_queued);
+            self.unwritten_acks = self.unwritten_acks.saturating_sub(dropped);
+        }
         self.ping_deadline = None;
         self.outgoing.borrow_mut().disconnected();
         for request in self.eventloop.pending.drain(..) {
@@ -389,15 +396,11 @@ impl Driver {
                     self.carried.push(p);
                 }
                 Request::PubRel(r) => self.carried_rels.push(r),
-                // Acknowledgements of received messages are answered again when the broker
-                // re-delivers them: these will never be written.
-                Request::PubAck(_) | Request::PubRec(_) => {
-                    self.unwritten_acks = self.unwritten_acks.saturating_sub(1);
-                }
                 r @ (Request::Subscribe(_) | Request::Unsubscribe(_)) => {
                     self.carried_requests.push(r);
                 }
-                // Pings belong to the lost connection; a DISCONNECT has nothing left to end.
+                // Acknowledgements (counted above), pings: they belong to the lost
+                // connection; a DISCONNECT has nothing left to end.
                 _ => {}
             }
         }
@@ -627,6 +630,8 @@ impl Driver {
         let ours = self.eventloop.state.manual_acks;
         if ours {
             self.unwritten_acks = self.unwritten_acks.saturating_sub(1);
+            let mut out = self.outgoing.borrow_mut();
+            out.acks_queued = out.acks_queued.saturating_sub(1);
         }
         ours.then_some(NetEvent::AckSent)
     }
@@ -643,6 +648,7 @@ impl Driver {
             debug!(pkid = p.pkid, "repeated QoS 2 message not delivered again");
             if manual && self.pubrec_sent.contains(&p.pkid) {
                 self.unwritten_acks += 1;
+                self.outgoing.borrow_mut().acks_queued += 1;
                 self.eventloop
                     .pending
                     .push_back(Request::PubRec(PubRec::new(p.pkid)));
@@ -715,6 +721,26 @@ mod tests {
             "{reported:?}"
         );
         assert!(d.eventloop.state.events.is_empty());
+    }
+
+    #[test]
+    fn a_lost_connection_forgets_the_acknowledgements_rumqttc_held() {
+        let mut d = driver();
+        // Connected, with three acknowledgements asked for: two handed to rumqttc (one of
+        // them a PUBREC that `clean` moved to `pending`), one still to come.
+        d.up_since = Some(Instant::now());
+        d.unwritten_acks = 3;
+        d.outgoing.borrow_mut().acks_queued = 2;
+        d.eventloop
+            .pending
+            .push_back(Request::PubRec(PubRec::new(7)));
+        d.lost("reset".into());
+        assert_eq!((d.unwritten_acks, d.outgoing.borrow().acks_queued), (1, 0));
+        assert!(d.eventloop.pending.is_empty());
+        // A failed attempt to reconnect: rumqttc's channel kept what it held.
+        d.outgoing.borrow_mut().acks_queued = 1;
+        d.lost("refused".into());
+        assert_eq!((d.unwritten_acks, d.outgoing.borrow().acks_queued), (1, 1));
     }
 
     #[test]

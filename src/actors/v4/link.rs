@@ -140,8 +140,12 @@ impl V4Link {
             publish.pkid = token.pkid;
             match self.client.try_ack(&publish) {
                 Err(ClientError::TryRequest(_)) => break,
-                // Queued, or the event loop is gone with the client closing.
-                _ => {
+                Ok(()) => {
+                    self.outgoing.borrow_mut().acks_queued += 1;
+                    self.acks.pop_front();
+                }
+                // The event loop is gone with the client closing.
+                Err(_) => {
                     self.acks.pop_front();
                 }
             }

@@ -81,6 +81,10 @@ pub struct Outgoing {
     /// Outcomes of completed publishes for those who wait for them, sent by the connection
     /// actor once its counters are up to date.
     pub completed: Vec<(Reply<()>, Result<()>)>,
+    /// Acknowledgements of received messages handed to rumqttc (its channel or `pending`)
+    /// and not written yet. A lost connection drops them all: rumqttc's `clean` drops the
+    /// PUBACKs of its channel, the driver the rest.
+    pub acks_queued: usize,
 }
 
 fn numbered(p: &Publish) -> bool {
