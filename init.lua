@@ -417,11 +417,11 @@ end
 --- Unsubscribes this subscription's filter.
 function Subscription:unsubscribe()
     check_subscription(self, "unsubscribe", 2)
-    ended(self._client, self.filter)
     local ok, err = native_of(self._client, "unsubscribe"):unsubscribe(self.filter)
     if not ok then
-        error(err, 2)
+        error((err:gsub("^mqtt%.unsubscribe:", "mqtt.subscription.unsubscribe:", 1)), 2)
     end
+    ended(self._client, self.filter)
 end
 
 function Subscription:__tostring()

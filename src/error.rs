@@ -50,7 +50,7 @@ pub enum Error {
     ConnectionLost(String),
     #[error("the connection to the broker was lost: {0}")]
     LinkLost(String),
-    #[error("the broker closed the connection each time it received the publish to {topic:?} at QoS {qos}; the client gave it up (a broker may not support QoS 2: NATS does not)")]
+    #[error("the broker closed the connection each time it received the publish to {topic:?} at QoS {qos}; the client gave it up ({})", rejection_hint(*.qos))]
     PublishRejected { topic: String, qos: u8 },
     #[error("the publish queue is full ({0} messages waiting to be sent)")]
     QueueFull(usize),
@@ -62,5 +62,31 @@ pub enum Error {
     Internal(String),
 }
 
+/// Why a broker may close the connection on a publish, by its QoS.
+fn rejection_hint(qos: u8) -> &'static str {
+    match qos {
+        2 => "a broker may not support QoS 2: NATS does not",
+        _ => "a broker may refuse a topic, a size or a QoS it does not take",
+    }
+}
+
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejected_publish_is_explained_by_its_qos() {
+        let rejected = |qos| {
+            Error::PublishRejected {
+                topic: "t".into(),
+                qos,
+            }
+            .to_string()
+        };
+        assert!(rejected(2).ends_with("(a broker may not support QoS 2: NATS does not)"));
+        assert!(!rejected(1).contains("NATS"), "{}", rejected(1));
+    }
+}

@@ -166,8 +166,8 @@ impl Server {
         let (username, password) = match userinfo {
             None => (None, None),
             Some(u) => match u.split_once(':') {
-                Some((user, pass)) => (Some(user.to_string()), Some(pass.to_string())),
-                None => (Some(u.to_string()), None),
+                Some((user, pass)) => (Some(percent_decode(user)?), Some(percent_decode(pass)?)),
+                None => (Some(percent_decode(u)?), None),
             },
         };
         Ok(Self {
@@ -357,6 +357,26 @@ const MAX_CAPACITY: f64 = 1_000_000.0;
 
 fn whole(n: f64, min: f64, max: f64) -> Option<f64> {
     (n.fract() == 0.0 && n >= min && n <= max).then_some(n)
+}
+
+/// A connect string's user name or password with its `%XX` escapes decoded (as URLs write
+/// `@`, `:` and `/`).
+fn percent_decode(text: &str) -> Result<String, String> {
+    let bad = || format!("bad %-escape in the user name or password {text:?}");
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        if b != b'%' {
+            bytes.push(b);
+            continue;
+        }
+        let hex = rest.get(..2).ok_or_else(bad)?;
+        let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+        bytes.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+        rest = &rest[2..];
+    }
+    String::from_utf8(bytes).map_err(|_| bad())
 }
 
 /// A TCP port: an integer from 1 to 65535.
@@ -557,6 +577,11 @@ mod tests {
             (Some("user"), Some("pa:ss"))
         );
         assert_eq!(s.transport, Transport::Tcp);
+        let escaped = Server::parse("mqtt://u%40x:p%3Ay%2Fz%40w%C3%A9@h").unwrap();
+        assert_eq!(
+            (escaped.username.as_deref(), escaped.password.as_deref()),
+            (Some("u@x"), Some("p:y/z@wé"))
+        );
         assert_eq!(Server::parse("mqtt://h").unwrap().port, 1883);
         assert_eq!(Server::parse("h").unwrap(), Server::tcp("h", 1883));
         let ws = Server::parse("ws://h:9001/mqtt").unwrap();
@@ -583,6 +608,9 @@ mod tests {
             ("mqtt://:1883", "no host"),
             ("mqtt://h/path", "only for ws://"),
             ("mqtt://[::1", "closing ']'"),
+            ("mqtt://u%4:p@h", "bad %-escape"),
+            ("mqtt://u:p%zz@h", "bad %-escape"),
+            ("mqtt://u:%ff@h", "bad %-escape"),
         ] {
             let err = Server::parse(text).unwrap_err();
             assert!(err.contains(want), "{text}: {err}");

@@ -8,16 +8,28 @@ use std::fs::OpenOptions;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
+use tracing::span::{Attributes, Id, Record};
+use tracing::Subscriber;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Context, Layered, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{fmt, reload, EnvFilter, Layer, Registry};
 
 use crate::error::{Error, Result};
 
-type Boxed = Box<dyn Layer<Registry> + Send + Sync>;
+/// The registry under the global filter, which the format layers sit on.
+type Filtered = Layered<reload::Layer<EnvFilter, Registry>, Registry>;
 
-/// The handle that swaps the installed layer; unset if another subscriber won.
-static HANDLE: OnceLock<Option<reload::Handle<Boxed, Registry>>> = OnceLock::new();
+type Boxed = Box<dyn Layer<Filtered> + Send + Sync>;
+
+/// The handles that swap the installed filter and format layers; unset if another
+/// subscriber won.
+static HANDLES: OnceLock<Option<Handles>> = OnceLock::new();
+
+struct Handles {
+    filter: reload::Handle<EnvFilter, Registry>,
+    format: reload::Handle<Boxed, Filtered>,
+}
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -68,7 +80,8 @@ fn bare_word_is_known(directive: &str) -> bool {
             .any(|t| word.starts_with(t))
 }
 
-fn layer(cfg: &LogConfig) -> Result<Boxed> {
+/// The filter and the format layers `cfg` asks for.
+fn layers(cfg: &LogConfig) -> Result<(EnvFilter, Boxed)> {
     let refused = |why: String| Error::BadOption {
         name: "level".into(),
         expected: LEVEL,
@@ -93,38 +106,72 @@ fn layer(cfg: &LogConfig) -> Result<Boxed> {
             BoxMakeWriter::new(Mutex::new(file))
         }
     };
-    Ok(match cfg.format {
-        Format::Pretty => fmt::layer()
-            .with_ansi(false)
-            .with_writer(writer)
-            .with_filter(filter)
-            .boxed(),
-        Format::Json => fmt::layer()
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_writer(writer)
-            .with_filter(filter)
-            .boxed(),
-    })
+    // Both formats keep the fields of every span, whichever writes the lines: a span lives
+    // as long as its client, and a format switched to later finds its fields there (the JSON
+    // format panics on a span whose fields only the other one recorded).
+    let pretty = fmt::layer().with_ansi(false);
+    let json = fmt::layer()
+        .json()
+        .with_current_span(true)
+        .with_span_list(true);
+    let format = match cfg.format {
+        Format::Pretty => pretty.with_writer(writer).and_then(SpansOnly(json)).boxed(),
+        Format::Json => json.with_writer(writer).and_then(SpansOnly(pretty)).boxed(),
+    };
+    Ok((filter, format))
 }
 
-/// Installs the subscriber, once per process; later calls do nothing.
+/// A layer that keeps its spans' state and writes no events: the format not in use.
+struct SpansOnly<L>(L);
+
+impl<S, L> Layer<S> for SpansOnly<L>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    L: Layer<S>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        self.0.on_new_span(attrs, id, ctx);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.0.on_record(id, values, ctx);
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.0.on_enter(id, ctx);
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.0.on_exit(id, ctx);
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        self.0.on_close(id, ctx);
+    }
+}
+
+/// Installs the subscriber, once per process; later calls do nothing. A bad `MQTT_LOG` is
+/// said on stderr, and warnings are logged instead.
 pub fn init() {
-    HANDLE.get_or_init(|| {
-        let initial = layer(&LogConfig::default()).or_else(|_| {
-            layer(&LogConfig {
+    HANDLES.get_or_init(|| {
+        let initial = layers(&LogConfig::default()).or_else(|e| {
+            eprintln!("copper_mqtt: MQTT_LOG: {e}; logging warnings and errors instead");
+            layers(&LogConfig {
                 filter: "warn".into(),
                 ..LogConfig::default()
             })
         });
-        let initial = initial.ok()?;
-        let (reloadable, handle) = reload::Layer::new(initial);
-        let subscriber = Registry::default().with(reloadable);
+        let (filter, format) = initial.ok()?;
+        let (filter, filter_handle) = reload::Layer::new(filter);
+        let (format, format_handle) = reload::Layer::new(format);
+        let subscriber = Registry::default().with(filter).with(format);
         tracing::subscriber::set_global_default(subscriber).ok()?;
         // rumqttc logs through the `log` crate.
         let _ = tracing_log::LogTracer::init();
-        Some(handle)
+        Some(Handles {
+            filter: filter_handle,
+            format: format_handle,
+        })
     });
 }
 
@@ -135,15 +182,15 @@ pub fn init() {
 /// `Internal` when another subscriber was installed first.
 pub fn configure(cfg: &LogConfig) -> Result<()> {
     init();
-    let new = layer(cfg)?;
-    match HANDLE.get() {
-        Some(Some(handle)) => handle
-            .reload(new)
-            .map_err(|e| Error::Internal(format!("cannot reconfigure the log: {e}"))),
-        _ => Err(Error::Internal(
+    let (filter, format) = layers(cfg)?;
+    let Some(Some(handles)) = HANDLES.get() else {
+        return Err(Error::Internal(
             "another tracing subscriber is installed in this library's process".into(),
-        )),
-    }
+        ));
+    };
+    let failed = |e: reload::Error| Error::Internal(format!("cannot reconfigure the log: {e}"));
+    handles.format.reload(format).map_err(failed)?;
+    handles.filter.reload(filter).map_err(failed)
 }
 
 #[cfg(test)]
@@ -156,7 +203,10 @@ mod tests {
             filter: "warn,[[[".into(),
             ..LogConfig::default()
         };
-        let err = layer(&cfg).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = layers(&cfg)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("bad option 'level'"), "{err}");
     }
 
@@ -167,7 +217,10 @@ mod tests {
                 filter: bad.into(),
                 ..LogConfig::default()
             };
-            let err = layer(&cfg).err().map(|e| e.to_string()).unwrap_or_default();
+            let err = layers(&cfg)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains("is not a level"), "{bad}: {err}");
         }
         for good in [
@@ -185,7 +238,7 @@ mod tests {
                 filter: good.into(),
                 ..LogConfig::default()
             };
-            assert!(layer(&cfg).is_ok(), "{good}");
+            assert!(layers(&cfg).is_ok(), "{good}");
         }
     }
 
@@ -196,7 +249,10 @@ mod tests {
             format: Format::Json,
             file: Some("/nonexistent-dir/x.log".into()),
         };
-        let err = layer(&cfg).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = layers(&cfg)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("bad option 'file'"), "{err}");
     }
 }

@@ -150,10 +150,25 @@ pub fn explain(error: &str) -> String {
         "the broker's certificate is not valid for this host name (hostname mismatch)"
     } else if squeezed.contains("certificaterequired") {
         "the broker requires a client certificate (set tls.cert_file and tls.key_file)"
+    } else if squeezed.contains("unknownca") || squeezed.contains("badcertificate") {
+        "the broker did not accept the client certificate (not signed by a CA it trusts)"
+    } else if squeezed.contains("causedasendentity") {
+        "the broker's certificate is a CA certificate (self-signed with CA:TRUE); rustls \
+         takes only certificates a CA signed: sign the broker's with that CA and give it as \
+         tls.ca_file"
     } else {
         return format!("TLS handshake failed: {error}");
     };
     format!("TLS handshake failed: {why}")
+}
+
+/// Whether an error's text is a TLS failure's, as rumqttc wraps some of them (an alert after
+/// the handshake, a WebSocket's handshake).
+pub fn is_tls_failure(error: &str) -> bool {
+    let lower = error.to_lowercase();
+    ["certificate", "alert", "tls", "handshake"]
+        .iter()
+        .any(|w| lower.contains(w))
 }
 
 /// Accepts any certificate: `tls.insecure = true`.
@@ -260,6 +275,16 @@ mod tests {
         assert!(explain("certificate not valid for name \"x\"").contains("hostname mismatch"));
         assert!(explain("NotValidForName").contains("hostname mismatch"));
         assert!(explain("something else").contains("something else"));
+        let alert = "Mqtt state: Mqtt serialization/deserialization error: IO: received fatal alert: UnknownCA";
+        assert!(is_tls_failure(alert));
+        assert!(explain(alert).contains("did not accept the client certificate"));
+        let ws = "Websocket: IO error: invalid peer certificate: UnknownIssuer";
+        assert!(is_tls_failure(ws) && explain(ws).contains("unknown issuer"));
+        assert!(
+            explain("invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))")
+                .contains("is a CA certificate")
+        );
+        assert!(!is_tls_failure("I/O: Connection refused (os error 111)"));
     }
 
     #[test]

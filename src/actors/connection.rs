@@ -310,6 +310,7 @@ impl ConnectionActor {
         self.shared.set_connected(false);
         self.shared.set_last_error(e.to_string());
         if let Some(reply) = self.connect_reply.take() {
+            warn!(client_id = %self.shared.client_id, error = %e, "could not connect");
             let _ = reply.send(Err(e));
             return self.close(ctx);
         }
@@ -394,6 +395,7 @@ impl ConnectionActor {
         self.shared.outbox.take_all(&mut taken);
         for msg in taken.drain(..) {
             debug!(
+                client_id = %self.shared.client_id,
                 topic = msg.topic.as_str(),
                 bytes = msg.payload.len(),
                 qos = msg.opts.qos.as_u8(),
@@ -432,7 +434,7 @@ impl ConnectionActor {
         if !self.disconnect_queued {
             self.disconnect_queued = true;
             if let Err(e) = self.link.disconnect() {
-                warn!(error = %e, "DISCONNECT not queued");
+                warn!(client_id = %self.shared.client_id, error = %e, "DISCONNECT not queued");
             }
         }
     }

@@ -149,7 +149,7 @@ impl Handler<Routes> for RouterActor {
                         self.dropping = true;
                         warn!(client_id = %self.client_id, "mailbox full: dropping QoS 0 messages");
                     }
-                    debug!(topic = %refused.topic, bytes = refused.payload.len(), "QoS 0 message dropped");
+                    debug!(client_id = %self.client_id, topic = %refused.topic, bytes = refused.payload.len(), "QoS 0 message dropped");
                 }
                 QoS::AtLeastOnce | QoS::ExactlyOnce => {
                     newly_held |= self.held.is_empty();

@@ -343,6 +343,8 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
     };
     let mut o = ConnectOptions::new("");
     let mut named = false;
+    let mut own_id = false;
+    let mut tls_off = false;
     if let Some(text) = text {
         let server = Server::parse(&text).map_err(|why| Error::BadConnectString { text, why })?;
         o.host = server.host;
@@ -358,7 +360,10 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
     for (name, v) in option_pairs(opts, 2, CONNECT_KEYS)? {
         match name.as_str() {
             "port" => o.port = number_option(&name, &v, options::port, expect::PORT)?,
-            "client_id" => o.client_id = mqtt_text_option(&name, &v)?,
+            "client_id" => {
+                o.client_id = mqtt_text_option(&name, &v)?;
+                own_id = true;
+            }
             "username" => o.username = Some(mqtt_text_option(&name, &v)?),
             "password" => o.password = Some(password_option(&name, &v)?),
             "keep_alive" => {
@@ -372,7 +377,10 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
             "will" => o.will = Some(will(lua, &v)?),
             "reconnect" => o.reconnect = reconnect(&v)?,
             "servers" => o.servers = servers(&v)?,
-            "tls" => o.tls = tls(&v)?,
+            "tls" => {
+                o.tls = tls(&v)?;
+                tls_off = v == Value::Boolean(false);
+            }
             _ => {
                 return Err(Error::UnknownOption {
                     name,
@@ -380,6 +388,14 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
                 })
             }
         }
+    }
+    if !own_id && !o.clean_session {
+        // A generated id is new on every run: its session would never be resumed.
+        return Err(Error::BadOption {
+            name: "client_id".into(),
+            expected: "a client id of your own when clean_session is false",
+            got: "nil".into(),
+        });
     }
     if !named {
         // No host argument: the first of `servers` takes its place.
@@ -395,6 +411,14 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
             o.username = first.username;
             o.password = first.password;
         }
+    }
+    if tls_off && o.tls_scheme {
+        return Err(Error::BadOption {
+            name: "tls".into(),
+            expected:
+                "true or a table with an mqtts:// or wss:// connect string, which asks for TLS",
+            got: "false".into(),
+        });
     }
     o.check()?;
     Ok(o)
@@ -685,6 +709,10 @@ mod tests {
                 "{ client_id = '', clean_session = false }",
                 "bad option 'client_id'",
             ),
+            (
+                "{ clean_session = false }",
+                "bad option 'client_id': expected a client id of your own when clean_session is false, got nil",
+            ),
             ("{ will = 'x' }", "bad option 'will'"),
             (
                 "{ will = { topic = 'a/#' } }",
@@ -722,6 +750,13 @@ mod tests {
         }
         let e = err(connect(&lua, "''", "nil"));
         assert!(e.contains("bad argument #1 'host'"), "{e}");
+        let e = err(connect(&lua, "'mqtts://h'", "{ tls = false }"));
+        assert!(
+            e.contains("bad option 'tls': expected true or a table with an mqtts:// or wss://"),
+            "{e}"
+        );
+        // A plain first server with a TLS standby is fine.
+        assert!(connect(&lua, "'h'", "{ tls = false, servers = { 'mqtts://b' } }").is_ok());
     }
 
     #[test]

@@ -105,6 +105,19 @@ describe("subscription handles and handlers", function()
         client = mqtt.connect("127.0.0.1", broker:options()) -- for after_each
     end)
 
+    it("sub:unsubscribe names itself in its errors and ends nothing when it fails", function()
+        local ran = 0
+        local sub = client:subscribe("un/x", 1, function() ran = ran + 1 end)
+        client:disconnect()
+        local ok, err = pcall(sub.unsubscribe, sub)
+        assert.is_false(ok)
+        assert.are.equal("mqtt.subscription.unsubscribe: the client is disconnected", err:match("mqtt%..*"))
+        -- Still a live subscription as far as the script can tell: its handler is kept.
+        ok, err = pcall(sub.receive, sub, 0)
+        assert.matches("has a handler", err, 1, true)
+        client = mqtt.connect("127.0.0.1", broker:options()) -- for after_each
+    end)
+
     it("a handler subscription is not read through its handle", function()
         local ran = 0
         local sub = client:subscribe("hr/x", 1, function() ran = ran + 1 end)

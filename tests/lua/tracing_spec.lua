@@ -56,6 +56,59 @@ describe("tracing", function()
         assert.is_true(bridged, "rumqttc's log records did not come through")
     end)
 
+    it("switches format while a client is connected, keeping the client and its span fields", function()
+        local root = os.getenv("COPPER_TEST_ROOT")
+        local tag = math.random(1, 1e9)
+        local pretty, jsonl, pretty2 = ("%s/p1-%d.log"):format(root, tag), ("%s/j-%d.json"):format(root, tag),
+            ("%s/p2-%d.log"):format(root, tag)
+        finally(function() mqtt.log({ level = "warn" }) end)
+        mqtt.log({ level = "debug", file = pretty })
+        local c = mqtt.connect("127.0.0.1", broker:options({ client_id = "switching" }))
+        c:subscribe("sw/#", 1)
+        mqtt.log({ level = "debug", format = "json", file = jsonl })
+        c:publish("sw/x", "1", { qos = 1, wait = true })
+        assert.are.equal("1", c:receive(5).payload)
+        mqtt.log({ level = "debug", file = pretty2 })
+        c:publish("sw/x", "2", { qos = 1, wait = true })
+        assert.are.equal("2", c:receive(5).payload)
+        assert.is_true(c:is_connected())
+        c:disconnect()
+        mqtt.log({ level = "warn" })
+        -- The link span, made while the format was pretty, names the client in JSON lines…
+        local named = 0
+        for _, line in ipairs(lines_of(jsonl)) do
+            local event = assert(json.decode(line), "not JSON: " .. line)
+            for _, span in ipairs(event.spans or {}) do
+                if span.name == "link" and span.client_id == "switching" then named = named + 1 end
+            end
+        end
+        assert.is_true(named > 0, "no JSON line carries the link span's fields")
+        -- …and again in pretty lines after switching back.
+        local text = assert(io.open(pretty2)):read("a")
+        assert.matches("link{client_id=switching broker=127.0.0.1:" .. broker.port .. "}", text, 1, true)
+    end)
+
+    it("names the broker the client failed over to", function()
+        local down = Broker.start()
+        local down_port = down.port
+        down:stop()
+        local file = ("%s/failover-%d.json"):format(os.getenv("COPPER_TEST_ROOT"), math.random(1, 1e9))
+        finally(function() mqtt.log({ level = "warn" }) end)
+        mqtt.log({ level = "info", format = "json", file = file })
+        local c = mqtt.connect(("mqtt://127.0.0.1:%d"):format(down_port), {
+            servers = { ("mqtt://127.0.0.1:%d"):format(broker.port) },
+        })
+        c:disconnect()
+        mqtt.log({ level = "warn" })
+        local connected
+        for _, line in ipairs(lines_of(file)) do
+            local event = assert(json.decode(line), "not JSON: " .. line)
+            if event.fields.message == "connected" then connected = event end
+        end
+        assert.is_truthy(connected, "no connect event")
+        assert.are.equal("127.0.0.1:" .. broker.port, connected.spans[#connected.spans].broker)
+    end)
+
     it("logs warnings and errors to stderr by default, and what MQTT_LOG asks", function()
         local script = ([[
             local mqtt = require("mqtt")

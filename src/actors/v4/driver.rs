@@ -104,6 +104,11 @@ pub struct Driver {
     pubrec_sent: FxHashSet<u16>,
     /// The mailbox the messages go to, whose room decides who acknowledges them.
     mailbox: Arc<Mailbox>,
+    /// The span every poll runs in, naming the client and the broker tried. At info level:
+    /// entering a span on every poll costs more than the rest of a poll, so it is recorded
+    /// only when the log asks for info or more (when the link opens); the warnings of the
+    /// link name the client themselves.
+    span: tracing::Span,
     /// The client's active subscriptions (what a reconnect without a session
     /// re-subscribes), and its last error.
     shared: Arc<ClientShared>,
@@ -155,6 +160,7 @@ impl Driver {
             given_up: None,
             received_qos2: FxHashSet::default(),
             pubrec_sent: FxHashSet::default(),
+            span: tracing::info_span!("link", client_id = %opts.client_id, broker = %opts.addr()),
             mailbox,
             shared,
             unwritten_acks: 0,
@@ -164,16 +170,10 @@ impl Driver {
     /// The stream of events, in batches; the driver lives inside it (boxed, so that each
     /// batch moves a pointer, not the event loop).
     pub fn into_events(self) -> NetEvents {
-        // At info level: entering a span on every poll costs more than the rest of a poll, so
-        // it is recorded only when the log asks for info or more (when the link opens); the
-        // warnings of the link name the client themselves.
-        let span = tracing::info_span!("link", client_id = %self.client_id, broker = %self.addr);
-        let events = futures_util::stream::unfold(Box::new(self), move |mut d| {
-            let span = span.clone();
-            async move {
-                let events = d.next_batch().instrument(span).await?;
-                Some((events, d))
-            }
+        let events = futures_util::stream::unfold(Box::new(self), move |mut d| async move {
+            let span = d.span.clone();
+            let events = d.next_batch().instrument(span).await?;
+            Some((events, d))
         });
         Box::pin(events)
     }
@@ -300,6 +300,8 @@ impl Driver {
                 Ok(options) => {
                     self.eventloop.mqtt_options = options;
                     self.addr = server.addr();
+                    self.span
+                        .record("broker", tracing::field::display(&self.addr));
                 }
                 Err(e) => {
                     warn!(client_id = %self.client_id, broker = %server.addr(), error = %e, "server skipped")
@@ -364,6 +366,16 @@ impl Driver {
                 addr: self.addr.clone(),
                 why: crate::tls::explain(&e.to_string()),
             }),
+            // A TLS alert after the handshake (a client certificate refused) or a WebSocket's
+            // TLS failure comes wrapped in another error.
+            Ok(Err(e))
+                if self.servers[self.current].tls && crate::tls::is_tls_failure(&e.to_string()) =>
+            {
+                Err(Error::Unreachable {
+                    addr: self.addr.clone(),
+                    why: crate::tls::explain(&e.to_string()),
+                })
+            }
             Ok(Err(e)) => Err(Error::Unreachable {
                 addr: self.addr.clone(),
                 why: e.to_string(),
