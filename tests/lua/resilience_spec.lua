@@ -66,8 +66,10 @@ describe("reconnection", function()
         while socket.gettime() - started < 3 do
             client:receive(3 - (socket.gettime() - started))
         end
+        -- A spinning reconnect loop or receive would use most of a core; the client's few
+        -- attempts and wake-ups use 1-2% on a quiet machine, more on a busy VM.
         local used = os.clock() - cpu
-        assert.is_true(used < 0.05, ("%.3f s of CPU in 3 s of outage"):format(used))
+        assert.is_true(used < 0.15, ("%.3f s of CPU in 3 s of outage"):format(used))
         broker:restart()
         assert.is_true(wait_until(10, function() return client:is_connected() end))
         client:disconnect()
