@@ -263,9 +263,10 @@ end
 -- route` (`route`: the id of the subscription that claimed it, whose filter `filters` holds:
 -- then `subscription` is nil); the table is built here.
 
--- The native side names its reads `mqtt.receive`: an error of theirs is raised under `call`.
-local function renamed(err, call)
-    return (err:gsub("^mqtt%.receive:", call .. ":", 1))
+-- An error of the native call `native` (its message starts `mqtt.<native>:`), named for the
+-- call the script made instead.
+local function renamed(err, native, call)
+    return (err:gsub("^mqtt%." .. native .. ":", call .. ":", 1))
 end
 
 -- The next message of the lanes `which` names and its route, or nil after `timeout`;
@@ -278,7 +279,7 @@ local function receive(c, timeout, which, level, filters, call)
     end
     if topic == nil then
         if payload ~= nil then
-            error(renamed(payload, call), level + 1)
+            error(renamed(payload, "receive", call), level + 1)
         end
         return nil
     end
@@ -313,7 +314,7 @@ local function listen(client, c, fn, which, call)
             if c:is_closed() then
                 return
             end
-            error(renamed(payload, call), 3)
+            error(renamed(payload, "receive", call), 3)
         end
     end
 end
@@ -356,7 +357,7 @@ function Client:dispatch(timeout)
         if topic == nil then
             -- A handler may have disconnected the client: what it dispatched still counts.
             if payload ~= nil and not c:is_closed() then
-                error(renamed(payload, "mqtt.dispatch"), 2)
+                error(renamed(payload, "receive", "mqtt.dispatch"), 2)
             end
             return n
         end
@@ -419,7 +420,7 @@ function Subscription:unsubscribe()
     check_subscription(self, "unsubscribe", 2)
     local ok, err = native_of(self._client, "unsubscribe"):unsubscribe(self.filter)
     if not ok then
-        error((err:gsub("^mqtt%.unsubscribe:", "mqtt.subscription.unsubscribe:", 1)), 2)
+        error(renamed(err, "unsubscribe", "mqtt.subscription.unsubscribe"), 2)
     end
     ended(self._client, self.filter)
 end

@@ -11,6 +11,22 @@ use crate::topic::TopicName;
 /// The largest message the client sends or accepts: mosquitto's own default limit (256 MiB).
 pub const MAX_PACKET_SIZE: usize = 256 * 1024 * 1024;
 
+/// Longest string or binary field of a CONNECT packet (client id, user name, password, will
+/// payload): its length is 16 bits.
+pub const MAX_FIELD: usize = 65_535;
+
+/// Longest piece of a bad value quoted back in a message.
+const QUOTE_LIMIT: usize = 60;
+
+/// A value as messages quote it: its first characters, the rest cut to `...`.
+pub fn quote(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match text.char_indices().nth(QUOTE_LIMIT) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.into_owned(),
+    }
+}
+
 /// An MQTT quality-of-service level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum QoS {
@@ -321,6 +337,40 @@ impl ConnectOptions {
                 got: "nil".into(),
             });
         }
+        // The CONNECT fields, whether they came from the options or from connect strings.
+        let mut names = vec![("client_id", &self.client_id)];
+        let usernames = self
+            .username
+            .iter()
+            .chain(self.servers.iter().filter_map(|s| s.username.as_ref()));
+        names.extend(usernames.map(|u| ("username", u)));
+        if let Some((name, text)) = names
+            .into_iter()
+            .find(|(_, text)| text.len() > MAX_FIELD || text.contains('\0'))
+        {
+            return Err(Error::BadOption {
+                name: name.into(),
+                expected: expect::MQTT_TEXT,
+                got: format!("{:?}", quote(text.as_bytes())),
+            });
+        }
+        let mut passwords =
+            (self.password.iter()).chain(self.servers.iter().filter_map(|s| s.password.as_ref()));
+        // A password is never quoted back.
+        if let Some(long) = passwords.find(|p| p.len() > MAX_FIELD) {
+            return Err(Error::BadOption {
+                name: "password".into(),
+                expected: expect::PASSWORD,
+                got: format!("{} bytes", long.len()),
+            });
+        }
+        if let Some(will) = self.will.as_ref().filter(|w| w.payload.len() > MAX_FIELD) {
+            return Err(Error::BadOption {
+                name: "will.payload".into(),
+                expected: expect::WILL_PAYLOAD,
+                got: format!("{} bytes", will.payload.len()),
+            });
+        }
         Ok(())
     }
 }
@@ -556,6 +606,34 @@ mod tests {
             (0..1000).map(|_| generate_client_id()).collect();
         assert_eq!(ids.len(), 1000);
         assert!(ids.iter().all(|id| id.len() == 23), "{ids:?}");
+    }
+
+    #[test]
+    fn connect_fields_fit_mqtt_wherever_they_come_from() {
+        let refused = |o: &ConnectOptions| o.check().unwrap_err().to_string();
+        let mut o = ConnectOptions::new("localhost");
+        o.client_id = "a\0b".into();
+        assert!(refused(&o).contains("bad option 'client_id'"));
+        let mut o = ConnectOptions::new("localhost");
+        o.servers
+            .push(Server::parse("mqtt://u%00:p@standby").unwrap());
+        assert!(refused(&o).contains("bad option 'username'"));
+        let mut o = ConnectOptions::new("localhost");
+        o.username = Some("u".into());
+        o.password = Some("s".repeat(MAX_FIELD + 1));
+        let err = refused(&o);
+        assert!(
+            err.contains("bad option 'password'") && err.ends_with("got 65536 bytes"),
+            "{err}"
+        );
+        let mut o = ConnectOptions::new("localhost");
+        o.will = Some(Will {
+            topic: TopicName::new("w").unwrap(),
+            payload: vec![0; MAX_FIELD + 1],
+            qos: QoS::AtMostOnce,
+            retain: false,
+        });
+        assert!(refused(&o).contains("bad option 'will.payload'"));
     }
 
     #[test]

@@ -314,7 +314,7 @@ impl ConnectionActor {
             let _ = reply.send(Err(e));
             return self.close(ctx);
         }
-        self.fail_sent(&e);
+        self.fail_sent(&lost_error(&e));
         if self.closing.is_some() {
             self.close(ctx);
         }
@@ -354,8 +354,7 @@ impl ConnectionActor {
     /// Fails the subscription changes whose packets went out on the lost connection: their
     /// answers will not come. The ones not sent yet stay queued: the link sends them after
     /// the reconnect, in order (their callers wait up to their timeout).
-    fn fail_sent(&mut self, e: &Error) {
-        let lost = lost_error(e);
+    fn fail_sent(&mut self, lost: &Error) {
         for (_, p) in self.subscribes_sent.drain() {
             if let Some(reply) = p.reply {
                 let _ = reply.send(Err(lost.clone()));
@@ -368,8 +367,8 @@ impl ConnectionActor {
 
     /// Fails every request that waits: the client is closing.
     fn fail_pending(&mut self, e: &Error) {
-        self.fail_sent(e);
         let lost = lost_error(e);
+        self.fail_sent(&lost);
         for p in self.subscribes_queued.drain(..) {
             if let Some(reply) = p.reply {
                 let _ = reply.send(Err(lost.clone()));

@@ -8,7 +8,7 @@ use mlua::{Lua, Table, Value};
 use crate::actors::Claim;
 use crate::error::{Error, Result};
 use crate::options::{
-    self, expect, ConnectOptions, PublishOptions, QoS, Reconnect, Server, TlsOptions, Will,
+    self, expect, quote, ConnectOptions, PublishOptions, QoS, Reconnect, Server, TlsOptions, Will,
 };
 use crate::telemetry::{Format, LogConfig};
 use crate::topic::{TopicFilter, TopicName};
@@ -20,9 +20,6 @@ const RECONNECT_KEYS: &str = "min_delay, max_delay, max_attempts";
 const LOG_KEYS: &str = "level, format, file";
 const TLS_KEYS: &str = "ca_file, cert_file, key_file, server_name, insecure, alpn";
 const WILL_KEYS: &str = "topic, payload, qos, retain";
-
-/// Longest piece of a bad value quoted back in a message.
-const QUOTE_LIMIT: usize = 60;
 
 /// Runs a Lua-facing call: its error, or a panic, comes back as `nil, "<call>: <reason>"`.
 ///
@@ -60,14 +57,6 @@ pub fn describe(v: &Value) -> String {
         Value::Boolean(b) => b.to_string(),
         Value::String(s) => format!("{:?}", quote(&s.as_bytes())),
         other => other.type_name().to_string(),
-    }
-}
-
-fn quote(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    match text.char_indices().nth(QUOTE_LIMIT) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.into_owned(),
     }
 }
 
@@ -266,25 +255,6 @@ fn text_option(name: &str, v: &Value) -> Result<String> {
     }
 }
 
-/// Longest string or binary field of a CONNECT packet: its length is 16 bits.
-const MAX_FIELD: usize = 65_535;
-
-/// A client id or user name: a string MQTT allows (UTF-8, no NUL, at most 65,535 bytes).
-fn mqtt_text_option(name: &str, v: &Value) -> Result<String> {
-    match text_option(name, v) {
-        Ok(s) if s.len() <= MAX_FIELD && !s.contains('\0') => Ok(s),
-        _ => Err(bad_option(name, expect::MQTT_TEXT, v)),
-    }
-}
-
-/// A password: UTF-8 (rumqttc sends it from a `String`), at most 65,535 bytes.
-fn password_option(name: &str, v: &Value) -> Result<String> {
-    match text_option(name, v) {
-        Ok(s) if s.len() <= MAX_FIELD => Ok(s),
-        _ => Err(bad_option(name, expect::PASSWORD, v)),
-    }
-}
-
 fn bool_option(name: &str, v: &Value) -> Result<bool> {
     match v {
         Value::Boolean(b) => Ok(*b),
@@ -361,11 +331,23 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
         match name.as_str() {
             "port" => o.port = number_option(&name, &v, options::port, expect::PORT)?,
             "client_id" => {
-                o.client_id = mqtt_text_option(&name, &v)?;
+                o.client_id = text_option(&name, &v)?;
                 own_id = true;
             }
-            "username" => o.username = Some(mqtt_text_option(&name, &v)?),
-            "password" => o.password = Some(password_option(&name, &v)?),
+            "username" => o.username = Some(text_option(&name, &v)?),
+            // A password is never quoted back in a message.
+            "password" => {
+                let hidden = match &v {
+                    Value::String(s) => format!("{} bytes that are not UTF-8", s.as_bytes().len()),
+                    other => other.type_name().to_string(),
+                };
+                let text = text_option(&name, &v).map_err(|_| Error::BadOption {
+                    name: name.clone(),
+                    expected: expect::PASSWORD,
+                    got: hidden,
+                })?;
+                o.password = Some(text);
+            }
             "keep_alive" => {
                 o.keep_alive = number_option(&name, &v, options::keep_alive, expect::KEEP_ALIVE)?
             }
@@ -584,9 +566,7 @@ fn will(lua: &Lua, v: &Value) -> Result<Will> {
             }
             "payload" => {
                 w.payload = payload(lua, &value, 2)
-                    .ok()
-                    .filter(|p| p.len() <= MAX_FIELD)
-                    .ok_or_else(|| bad_option("will.payload", expect::WILL_PAYLOAD, &value))?
+                    .map_err(|_| bad_option("will.payload", "a string or a number", &value))?
             }
             "qos" => w.qos = number_option("will.qos", &value, options::qos, expect::QOS)?,
             "retain" => w.retain = bool_option("will.retain", &value)?,

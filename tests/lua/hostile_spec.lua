@@ -59,6 +59,12 @@ describe("hostile input", function()
                 assert.matches(key, err, 1, true)
             end
         end
+        -- A refused password is described, never quoted back.
+        local err = refuses("connect", mqtt.connect, "127.0.0.1",
+            { port = broker.port, username = "u", password = "\255hunter2" })
+        assert.is_nil(err:find("hunter2", 1, true), err)
+        err = refuses("connect", mqtt.connect, ("mqtt://u%%00:hunter2@127.0.0.1:%d"):format(broker.port))
+        assert.matches("bad option 'username'", err, 1, true)
         refuses("connect", mqtt.connect, "127.0.0.1", 42)
         refuses("connect", mqtt.connect, "127.0.0.1", { [1] = "positional" })
     end)
