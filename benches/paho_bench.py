@@ -39,10 +39,16 @@ def status_kib(field):
     return None
 
 
-def cpu_seconds():
-    """User plus system CPU time of the whole process (every thread)."""
+def cpu_now():
+    """CPU seconds so far: of the whole process (every thread), and of this thread alone."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime, time.thread_time()
+
+
+def cpu_used(since):
+    """The report fields of the CPU time used since `cpu_now()` gave `since`."""
+    process, thread = cpu_now()
+    return {"cpu_s": process - since[0], "main_cpu_s": thread - since[1]}
 
 
 def percentile(sorted_samples, q):
@@ -110,15 +116,14 @@ def roundtrip(ep, args, filters, topics):
 
     ep.subscribe(filters, args.qos)
     ep.on_message = received
-    cpu, started = cpu_seconds(), time.perf_counter()
+    cpu, started = cpu_now(), time.perf_counter()
     for i in range(n):
         if not room.acquire(timeout=LOSS_TIMEOUT):
             break
         ep.client.publish(topics[i] if topics else args.topic, PAYLOAD, args.qos)
     done.wait(LOSS_TIMEOUT)
     seconds = (state["last"] or started) - started
-    report = {"n": n, "lost": n - state["received"], "seconds": seconds,
-              "cpu_s": cpu_seconds() - cpu}
+    report = {"n": n, "lost": n - state["received"], "seconds": seconds, **cpu_used(cpu)}
     ep.close()
     return report
 
@@ -129,7 +134,7 @@ def latency(ep, args):
     ep.subscribe([args.topic], args.qos)
     ep.on_message = arrived.set
     samples = []
-    cpu, started = cpu_seconds(), time.perf_counter()
+    cpu, started = cpu_now(), time.perf_counter()
     for _ in range(args.n):
         t = time.perf_counter()
         ep.client.publish(args.topic, PAYLOAD, args.qos)
@@ -138,7 +143,7 @@ def latency(ep, args):
         arrived.clear()
         samples.append((time.perf_counter() - t) * 1e6)
     report = {"n": args.n, "lost": args.n - len(samples), "seconds": time.perf_counter() - started,
-              "cpu_s": cpu_seconds() - cpu}
+              **cpu_used(cpu)}
     samples.sort()
     for key, q in (("p50_us", 0.5), ("p90_us", 0.9), ("p99_us", 0.99)):
         report[key] = percentile(samples, q)
@@ -163,14 +168,14 @@ def subscriber(ep, args):
     ep.on_message = received
     ep.subscribe([args.topic], args.qos)
     print("ready", flush=True)
-    cpu, started = cpu_seconds(), time.perf_counter()
+    cpu, started = cpu_now(), time.perf_counter()
     while not done.wait(0.5):
         last = state["last"] or started + 60 - LOSS_TIMEOUT
         if time.perf_counter() - last > LOSS_TIMEOUT:
             break
     first, last = state["first"], state["last"]
     report = {"n": args.n, "lost": args.n - state["received"],
-              "seconds": last - first if first else 0, "cpu_s": cpu_seconds() - cpu}
+              "seconds": last - first if first else 0, **cpu_used(cpu)}
     ep.close()
     return report
 
@@ -178,15 +183,14 @@ def subscriber(ep, args):
 def publisher(ep, args):
     """W6, publisher: publishes n messages as fast as it can, waits until the last one is
     handed to the network (acknowledged, for QoS 1 and 2), then disconnects."""
-    cpu, started = cpu_seconds(), time.perf_counter()
+    cpu, started = cpu_now(), time.perf_counter()
     info = None
     for _ in range(args.n):
         info = ep.client.publish(args.topic, PAYLOAD, args.qos)
     if info is not None:
         info.wait_for_publish(60)
     ep.close()
-    return {"n": args.n, "lost": 0, "seconds": time.perf_counter() - started,
-            "cpu_s": cpu_seconds() - cpu}
+    return {"n": args.n, "lost": 0, "seconds": time.perf_counter() - started, **cpu_used(cpu)}
 
 
 def memory(args, filters):
@@ -234,7 +238,8 @@ def main():
             "n": report["n"], "seconds": report["seconds"],
             "msgs_per_s": (report["n"] - report["lost"]) / report["seconds"]
             if report["seconds"] > 0 else None,
-            "cpu_s": report["cpu_s"], "peak_rss_kib": status_kib("VmHWM")}
+            "cpu_s": report["cpu_s"], "main_cpu_s": report.get("main_cpu_s"),
+            "peak_rss_kib": status_kib("VmHWM")}
     for key in ("p50_us", "p90_us", "p99_us", "lost", "rss_base_kib", "rss_connected_kib",
                 "rss_subscribed_kib"):
         line[key] = report.get(key)

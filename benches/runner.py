@@ -30,7 +30,8 @@ PROCESS_TIMEOUT = 300
 
 
 def workloads(quick):
-    """Each workload: name, mode, QoS, n, client CPU (None: unpinned) and the W5 files."""
+    """Each workload: name, mode, QoS, n, client CPU (None: unpinned), the W5 files, and
+    for a Lua-only variant, `only` and its handlers."""
     n = (lambda full, small: small) if quick else (lambda full, small: full)
     return [
         dict(name="W1", mode="roundtrip", qos=0, n=n(100_000, 5_000)),
@@ -39,6 +40,8 @@ def workloads(quick):
         dict(name="W4 same core", mode="latency", qos=0, n=n(5_000, 500), cpu="0"),
         dict(name="W4 other core", mode="latency", qos=0, n=n(5_000, 500), cpu="1"),
         dict(name="W5", mode="routing", qos=0, n=n(100_000, 5_000), filters="w5"),
+        dict(name="W5 shared handler", mode="routing", qos=0, n=n(100_000, 5_000), filters="w5",
+             handlers="shared", only="lua"),
         dict(name="W5 1 filter", mode="routing", qos=0, n=n(100_000, 5_000), filters="one"),
         dict(name="W6 QoS 0", mode="pair", qos=0, n=n(100_000, 5_000)),
         dict(name="W6 QoS 1", mode="pair", qos=1, n=n(20_000, 2_000)),
@@ -144,6 +147,8 @@ def run_one(client, w, port, files, lua_api, env):
             common += ["--topics", files["topics"]]
             # Only the Lua client routes; the others receive the same messages unrouted.
             mode = "routing" if client == "lua" else "roundtrip"
+            if client == "lua" and "handlers" in w:
+                common += ["--handlers", w["handlers"]]
     else:
         common += ["--topic", f"bench/{w['name'].split()[0].lower()}/{client}"]
     return [run_process(command(client, mode, common), w.get("cpu"), env)]
@@ -205,6 +210,35 @@ def ratio(w, lua, ref):
             f"CPU {median(lua, 'cpu_s') / median(ref, 'cpu_s'):.2f}×")
 
 
+def per_message_us(lines, key):
+    """A CPU field's median per message (per round trip in W4), in µs."""
+    v = median(lines, key)
+    return None if v is None else v / lines[0]["n"] * 1e6
+
+
+def cpu_cell(lines):
+    """Client CPU per message, and the part of it the thread running the workload used."""
+    total, main = per_message_us(lines, "cpu_s"), per_message_us(lines, "main_cpu_s")
+    if total is None:
+        return "–"
+    if main is None:
+        return f"{total:.2f}"
+    return f"{total:.2f} ({main:.2f} + {max(0.0, total - main):.2f})"
+
+
+def cpu_table(ws, results, clients):
+    """Client CPU per message by thread: the one running the workload (the Lua script,
+    the program's main thread), and the others (network, actors)."""
+    head = ["workload"] + [TITLES[c] for c in clients]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for w in ws:
+        if w["mode"] == "memory":
+            continue
+        cells = [cpu_cell(results.get((w["name"], c), [])) for c in clients]
+        rows.append("| " + " | ".join([w["name"]] + cells) + " |")
+    return "\n".join(rows)
+
+
 def table(ws, results, clients):
     head = ["workload"] + [TITLES[c] for c in clients]
     ratios = [c for c in ("async", "threaded") if "lua" in clients and c in clients]
@@ -247,6 +281,14 @@ def targets(ws, results):
                 a, b = median(lua, p), median(threaded, p)
                 verdict(a <= 1.1 * b, f"{name} {p[:3]} {a:.0f} µs ≤ 1.1 × threaded raw "
                                       f"{b:.0f} µs ({a / b:.2f}×)")
+            if name == "W4 same core" and median(lua, "main_cpu_s") is not None:
+                us = per_message_us
+                out.append(f"  (on one core a round trip takes the CPU work of every step in "
+                           f"turn: Lua {us(lua, 'cpu_s'):.1f} µs of client CPU per round trip, "
+                           f"{us(lua, 'main_cpu_s'):.1f} µs of it on the script's thread; "
+                           f"threaded raw {us(threaded, 'cpu_s'):.1f} µs, "
+                           f"{us(threaded, 'main_cpu_s'):.1f} µs on its main thread; 10% of "
+                           f"its p50 is {0.1 * median(threaded, 'p50_us'):.1f} µs)")
     w5, w1, one = get("W5", "lua"), get("W1", "lua"), get("W5 1 filter", "lua")
     if w5 and w1:
         per = lambda lines: median(lines, "cpu_s") / lines[0]["n"]
@@ -259,6 +301,18 @@ def targets(ws, results):
         if raw:
             out.append(f"  (for scale, the raw shapes route nothing, yet their W5 costs per message "
                        f"over their W1: {', '.join(raw)})")
+        shared = get("W5 shared handler", "lua")
+        if one and shared:
+            us = lambda lines, key: per_message_us(lines, key) or 0.0
+            handlers = us(w5, "cpu_s") - us(shared, "cpu_s")
+            main = us(shared, "main_cpu_s") - us(one, "main_cpu_s")
+            rest = us(shared, "cpu_s") - us(one, "cpu_s") - main
+            out.append(f"  (W5 over the run with 1 filter, per message: {handlers:+.2f} µs "
+                       f"calling a Lua handler per subscription instead of one shared (W5 − "
+                       f"W5 shared handler); {main + rest:+.2f} µs routing and dispatching in "
+                       f"the client (W5 shared handler − W5 1 filter), {main:+.2f} µs of it "
+                       f"on the script's thread and {rest:+.2f} µs on the others; +10% of W1 "
+                       f"is {0.1 * per(w1) * 1e6:.2f} µs)")
     if w5:
         bad = max(l["lost"] + (l.get("misrouted") or 0) for l in w5)
         verdict(bad == 0, f"W5 routing: every subscription got exactly the messages "
@@ -302,6 +356,8 @@ def main():
             for run in range(runs):
                 for w in ws:
                     for client in clients:
+                        if w.get("only", client) != client:
+                            continue
                         print(f"run {run + 1}/{runs}: {w['name']} {client}", file=sys.stderr)
                         try:
                             lines = run_one(client, w, port, files, a.lua_api, env)
@@ -320,6 +376,9 @@ def main():
           f"`client:{a.lua_api}`, W5 with handlers and `client:dispatch`. "
           f"Cells: msg/s · client CPU s · peak RSS.\n")
     print(table(ws, results, clients))
+    print("\nClient CPU per message (W4: per round trip), µs: total (the thread running the "
+          "workload + every other thread). W6: the subscriber.\n")
+    print(cpu_table(ws, results, clients))
     print("\n## Targets\n")
     print(targets(ws, results))
     if failures:

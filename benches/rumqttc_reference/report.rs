@@ -10,6 +10,8 @@ pub struct Report {
     pub lost: usize,
     pub seconds: f64,
     pub cpu_s: f64,
+    /// CPU time of the thread that ran the workload (`main_cpu_s`).
+    pub main_cpu_s: Option<f64>,
     pub p50_us: Option<f64>,
     pub p90_us: Option<f64>,
     pub p99_us: Option<f64>,
@@ -19,13 +21,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// `received` of `n` messages in `span`, which cost `cpu_s` seconds of CPU.
-    pub fn timed(n: usize, received: usize, span: Duration, cpu_s: f64) -> Self {
+    /// `received` of `n` messages in `span`, with the CPU time used since `since`.
+    pub fn timed(n: usize, received: usize, span: Duration, since: Cpu) -> Self {
+        let now = Cpu::now();
         Report {
             n,
             lost: n - received,
             seconds: span.as_secs_f64(),
-            cpu_s,
+            cpu_s: now.process - since.process,
+            main_cpu_s: Some(now.thread - since.thread),
             ..Report::default()
         }
     }
@@ -41,9 +45,9 @@ impl Report {
         format!(
             concat!(
                 r#"{{"client":"rumqttc","shape":"{}","workload":"{}","n":{},"seconds":{:.6},"#,
-                r#""msgs_per_s":{},"cpu_s":{:.6},"peak_rss_kib":{},"p50_us":{},"p90_us":{},"#,
-                r#""p99_us":{},"lost":{},"rss_base_kib":{},"rss_connected_kib":{},"#,
-                r#""rss_subscribed_kib":{}}}"#
+                r#""msgs_per_s":{},"cpu_s":{:.6},"main_cpu_s":{},"peak_rss_kib":{},"#,
+                r#""p50_us":{},"p90_us":{},"p99_us":{},"lost":{},"rss_base_kib":{},"#,
+                r#""rss_connected_kib":{},"rss_subscribed_kib":{}}}"#
             ),
             shape,
             workload,
@@ -51,6 +55,8 @@ impl Report {
             self.seconds,
             rate,
             self.cpu_s,
+            self.main_cpu_s
+                .map_or("null".to_owned(), |v| format!("{v:.6}")),
             kib(status_kib("VmHWM")),
             opt(self.p50_us),
             opt(self.p90_us),
@@ -63,16 +69,31 @@ impl Report {
     }
 }
 
-/// User plus system CPU time of the whole process (every thread), in seconds.
-pub fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes the struct it is given.
-    let usage = unsafe {
-        let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+/// CPU time used so far, user plus system, in seconds.
+#[derive(Clone, Copy)]
+pub struct Cpu {
+    /// By the whole process (every thread).
+    process: f64,
+    /// By the calling thread alone.
+    thread: f64,
+}
+
+impl Cpu {
+    pub fn now() -> Self {
+        // SAFETY: getrusage and clock_gettime only write the structs they are given.
+        let (usage, clock) = unsafe {
+            let mut usage = std::mem::zeroed::<libc::rusage>();
+            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+            let mut clock = std::mem::zeroed::<libc::timespec>();
+            libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut clock);
+            (usage, clock)
+        };
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        Cpu {
+            process: secs(usage.ru_utime) + secs(usage.ru_stime),
+            thread: clock.tv_sec as f64 + clock.tv_nsec as f64 / 1e9,
+        }
+    }
 }
 
 /// A `kB` field of /proc/self/status (`VmRSS`, `VmHWM`), in KiB.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use rumqttc::QoS;
 
-use crate::report::{cpu_seconds, percentile, status_kib, Report};
+use crate::report::{percentile, status_kib, Cpu, Report};
 use crate::shapes::Endpoint;
 
 /// 64 bytes, as in every throughput and latency workload.
@@ -46,7 +46,7 @@ pub async fn roundtrip<E: Endpoint>(
 ) -> Report {
     ep.subscribe(filters, qos).await;
     let n = topics.len();
-    let (cpu, started) = (cpu_seconds(), Instant::now());
+    let (cpu, started) = (Cpu::now(), Instant::now());
     let (mut sent, mut received) = (0, 0);
     while received < n {
         while sent < n && sent - received < window {
@@ -58,7 +58,7 @@ pub async fn roundtrip<E: Endpoint>(
         }
         received += 1;
     }
-    let report = Report::timed(n, received, started.elapsed(), cpu_seconds() - cpu);
+    let report = Report::timed(n, received, started.elapsed(), cpu);
     ep.close().await;
     report
 }
@@ -67,7 +67,7 @@ pub async fn roundtrip<E: Endpoint>(
 pub async fn latency<E: Endpoint>(mut ep: E, topic: &str, n: usize, qos: QoS) -> Report {
     ep.subscribe(&[topic.to_owned()], qos).await;
     let mut samples = Vec::with_capacity(n);
-    let (cpu, started) = (cpu_seconds(), Instant::now());
+    let (cpu, started) = (Cpu::now(), Instant::now());
     for _ in 0..n {
         let sent = Instant::now();
         ep.publish(topic, &PAYLOAD, qos).await;
@@ -76,7 +76,7 @@ pub async fn latency<E: Endpoint>(mut ep: E, topic: &str, n: usize, qos: QoS) ->
         }
         samples.push(sent.elapsed().as_secs_f64() * 1e6);
     }
-    let mut report = Report::timed(n, samples.len(), started.elapsed(), cpu_seconds() - cpu);
+    let mut report = Report::timed(n, samples.len(), started.elapsed(), cpu);
     samples.sort_by(f64::total_cmp);
     report.p50_us = percentile(&samples, 0.50);
     report.p90_us = percentile(&samples, 0.90);
@@ -91,7 +91,7 @@ pub async fn subscriber<E: Endpoint>(mut ep: E, topic: &str, n: usize, qos: QoS)
     ep.subscribe(&[topic.to_owned()], qos).await;
     println!("ready");
     let _ = std::io::stdout().flush();
-    let cpu = cpu_seconds();
+    let cpu = Cpu::now();
     let mut received = 0;
     let (mut first, mut last) = (None, Instant::now());
     let mut wait = Duration::from_secs(60);
@@ -102,7 +102,7 @@ pub async fn subscriber<E: Endpoint>(mut ep: E, topic: &str, n: usize, qos: QoS)
         wait = LOSS_TIMEOUT;
     }
     let span = first.map_or(Duration::ZERO, |first| last - first);
-    let report = Report::timed(n, received, span, cpu_seconds() - cpu);
+    let report = Report::timed(n, received, span, cpu);
     ep.close().await;
     report
 }
@@ -111,23 +111,21 @@ pub async fn subscriber<E: Endpoint>(mut ep: E, topic: &str, n: usize, qos: QoS)
 /// acknowledgements of QoS 1 and 2 (mosquitto drops those still unacknowledged when the
 /// publisher says DISCONNECT), then disconnects.
 pub async fn publisher<E: Endpoint>(mut ep: E, topic: &str, n: usize, qos: QoS) -> Report {
-    let (cpu, started) = (cpu_seconds(), Instant::now());
+    let (cpu, started) = (Cpu::now(), Instant::now());
     for _ in 0..n {
         ep.publish(topic, &PAYLOAD, qos).await;
     }
     let acked = qos == QoS::AtMostOnce || ep.acknowledged(n, LOSS_TIMEOUT).await;
     ep.close().await;
-    Report::timed(
-        n,
-        if acked { n } else { 0 },
-        started.elapsed(),
-        cpu_seconds() - cpu,
-    )
+    Report::timed(n, if acked { n } else { 0 }, started.elapsed(), cpu)
 }
 
 /// Memory: RSS before connecting (`base_kib`), connected and idle, and with `filters` subscribed.
 pub async fn memory<E: Endpoint>(mut ep: E, base_kib: u64, filters: &[String]) -> Report {
-    let mut report = Report::timed(filters.len(), filters.len(), Duration::ZERO, 0.0);
+    let mut report = Report {
+        n: filters.len(),
+        ..Report::default()
+    };
     std::thread::sleep(Duration::from_millis(500));
     report.rss_base_kib = Some(base_kib);
     report.rss_connected_kib = status_kib("VmRSS");
