@@ -139,6 +139,16 @@ local Subscription = {}
 Subscription.__index = Subscription
 Subscription.__name = "mqtt.Subscription"
 
+-- A handle that has been read and that the script no longer holds gives its messages back
+-- to client:receive() (its subscription stays until unsubscribed). A finalizer cannot
+-- raise: a client already closed or collected has nothing to give back.
+function Subscription:__gc()
+    if rawget(self, "_claimed") then
+        local c = rawget(self._client, "_c")
+        pcall(c.release, c, self._id)
+    end
+end
+
 local function subscription(client, filter, qos, id, handler)
     if handler then
         client._handlers[id] = handler

@@ -48,6 +48,10 @@ pub struct ClientHandle {
     facade: Addr<FacadeActor>,
     mailbox: Arc<Mailbox>,
     read_ahead: Mutex<ReadAhead>,
+    /// Read handles Lua has collected, whose claims end at the next read.
+    released: Mutex<Vec<SubscriptionId>>,
+    /// Whether `released` holds any, so that a read looks at it only then.
+    has_released: AtomicBool,
     shared: Arc<ClientShared>,
     /// Bound on every wait for the broker.
     timeout: Duration,
@@ -88,6 +92,8 @@ impl ClientHandle {
             facade,
             mailbox,
             read_ahead: Mutex::default(),
+            released: Mutex::default(),
+            has_released: AtomicBool::new(false),
             shared,
             timeout,
             disconnected: AtomicBool::new(false),
@@ -244,6 +250,34 @@ impl ClientHandle {
         self.mailbox.claim(id, filter, Claim::Handle);
     }
 
+    /// The read handle of subscription `id` is gone (Lua collected it): at the next read
+    /// its claim ends and its waiting messages go back to the client-wide lane, as if it had
+    /// never claimed them. The collector can run inside any other call of this client, so
+    /// this only notes the id, under a lock nothing else holds while Lua runs.
+    pub fn release(&self, id: SubscriptionId) {
+        self.released
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id);
+        self.has_released.store(true, Ordering::Release);
+    }
+
+    /// Ends the claims of the read handles Lua has collected since the last read.
+    fn release_collected(&self) {
+        // A load first: every read passes here, and nearly always finds nothing.
+        if !self.has_released.load(Ordering::Acquire)
+            || !self.has_released.swap(false, Ordering::Acquire)
+        {
+            return;
+        }
+        let ids = std::mem::take(&mut *self.released.lock().unwrap_or_else(|e| e.into_inner()));
+        // Read-ahead messages go back to their lanes while their claims still hold.
+        self.put_back();
+        for id in ids {
+            self.mailbox.disown(id);
+        }
+    }
+
     /// Unsubscribes, after the broker's UNSUBACK.
     ///
     /// # Errors
@@ -264,6 +298,7 @@ impl ClientHandle {
         if self.disconnected.load(Ordering::Acquire) {
             return Err(Error::Disconnected);
         }
+        self.release_collected();
         let mut ahead = self.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
         if ahead.lanes != lanes {
             self.mailbox.unread(ahead.taken.drain(..));

@@ -360,6 +360,31 @@ impl Mailbox {
         }
     }
 
+    /// The read handle of `id` is gone: its claim ends, and the messages waiting in its own
+    /// lane go back to the client-wide lane, in arrival order, as if it had never claimed
+    /// them (they keep `id` as their route, which names their filter). A handler's claim
+    /// stays: its subscription, not a handle, holds it.
+    pub fn disown(&self, id: SubscriptionId) {
+        let mut inner = self.lock();
+        if inner.claims.get(&id) != Some(&Claim::Handle) {
+            return;
+        }
+        inner.claims.remove(&id);
+        if let Some(own) = inner.lanes.remove(&Lane::Own(id)).filter(|l| !l.is_empty()) {
+            let client = inner.lanes.entry(Lane::Client).or_default();
+            client.extend(own);
+            client.make_contiguous().sort_by_key(|(seq, _)| *seq);
+            if inner.waiters > 0 {
+                self.ready.notify_all();
+            }
+        }
+        drop(inner);
+        // The router may be holding messages for the lane that is gone.
+        if self.want_space.load(Ordering::Acquire) {
+            self.space.notify_one();
+        }
+    }
+
     /// `id` has ended: its claim, its own lane and the messages waiting for its handler go.
     pub fn forget(&self, id: SubscriptionId) {
         let mut inner = self.lock();
@@ -619,6 +644,36 @@ mod tests {
         assert_eq!(take(&m, &[Lane::Own(3)]), None);
         m.deliver(msg("t", 2), &[matched(3, "t")]).unwrap();
         assert_eq!(take(&m, &[Lane::Client]), Some(("t".into(), 2, None)));
+    }
+
+    #[test]
+    fn a_disowned_handle_gives_its_messages_back_to_the_client_lane_in_arrival_order() {
+        let m = Mailbox::new(2);
+        m.claim(3, &TopicFilter::new("t/+").unwrap(), Claim::Handle);
+        m.claim(4, &TopicFilter::new("h").unwrap(), Claim::Handler);
+        m.deliver(msg("t/a", 1), &[matched(3, "t/+")]).unwrap();
+        m.deliver(msg("other", 2), &[]).unwrap();
+        m.deliver(msg("t/b", 3), &[matched(3, "t/+")]).unwrap();
+        assert!(
+            m.deliver(msg("t/c", 4), &[matched(3, "t/+")]).is_err(),
+            "its lane is full"
+        );
+        m.disown(3);
+        m.disown(4);
+        let client: Vec<_> = std::iter::from_fn(|| take(&m, &[Lane::Client])).collect();
+        assert_eq!(
+            client,
+            [
+                ("t/a".into(), 1, Some(3)),
+                ("other".into(), 2, None),
+                ("t/b".into(), 3, Some(3))
+            ]
+        );
+        m.deliver(msg("t/c", 4), &[matched(3, "t/+")]).unwrap();
+        assert_eq!(take(&m, &[Lane::Client]), Some(("t/c".into(), 4, None)));
+        // A handler's claim is its subscription's, not a handle's: it stays.
+        m.deliver(msg("h", 5), &[matched(4, "h")]).unwrap();
+        assert_eq!(take(&m, &[Lane::Handlers]), Some(("h".into(), 5, Some(4))));
     }
 
     #[test]

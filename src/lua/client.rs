@@ -98,6 +98,12 @@ impl LuaClient {
         Ok(true)
     }
 
+    /// `release(id)`: Lua has collected the read handle of subscription `id`.
+    fn release(&self, id: &Value) -> Result<()> {
+        self.handle.release(convert::subscription_id(id)?);
+        Ok(())
+    }
+
     fn flush(&self, timeout: &Value) -> Result<bool> {
         let timeout = convert::wait_arg(timeout, 1)?.unwrap_or(self.handle.timeout());
         self.handle.flush(timeout)?;
@@ -164,6 +170,11 @@ impl UserData for LuaClient {
         });
         m.add_method("claim", |_, this, (id, filter): (Value, Value)| {
             guard("mqtt.subscription", || this.claim(&id, &filter))
+        });
+        // Called by a Subscription's finalizer, which has no one to report to: never raises.
+        m.add_method("release", |_, this, id: Value| {
+            let _ = guard("mqtt.subscription", || this.release(&id));
+            Ok(())
         });
         m.add_method("flush", |_, this, timeout: Value| {
             guard("mqtt.flush", || this.flush(&timeout))

@@ -176,6 +176,39 @@ describe("subscription handles and handlers", function()
         other:publish("ret/a", "", { qos = 1, retain = true })
     end)
 
+    it("a read handle the script lets go gives its messages back to receive(), holding nothing back", function()
+        local c = mqtt.connect("127.0.0.1", broker:options({ capacity = 3 }))
+        local function read_once()
+            local sub = c:subscribe("g/+", 1)
+            other:publish("g/1", "1", { qos = 1 })
+            assert.are.equal("1", sub:receive(5).payload) -- the first read claims g/+
+        end
+        read_once()
+        for i = 2, 4 do
+            other:publish("g/" .. i, tostring(i), { qos = 1 })
+        end
+        assert.is_true(Process.wait_until(5, function()
+            return c:stats().messages_received == 4
+        end), "the handle's queue holds the three")
+        collectgarbage()
+        collectgarbage()
+        local got = {}
+        for _ = 2, 4 do
+            got[#got + 1] = (c:receive(5) or {}).payload
+        end
+        assert.are.same({ "2", "3", "4" }, got)
+        -- More than a queue's worth at QoS 1: nothing waits for the collected handle.
+        for i = 5, 10 do
+            other:publish("g/" .. i, tostring(i), { qos = 1 })
+        end
+        got = {}
+        for _ = 5, 10 do
+            got[#got + 1] = (c:receive(5) or {}).payload
+        end
+        assert.are.same({ "5", "6", "7", "8", "9", "10" }, got)
+        c:disconnect()
+    end)
+
     it("sub:listen stops on false, and sub:unsubscribe ends the subscription", function()
         local sub = client:subscribe("l/#", 1)
         for i = 1, 3 do
