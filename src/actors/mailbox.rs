@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::Notify;
 
 use super::messages::Message;
@@ -362,8 +362,9 @@ impl Mailbox {
 
     /// The read handle of `id` is gone: its claim ends, and the messages waiting in its own
     /// lane go back to the client-wide lane, in arrival order, as if it had never claimed
-    /// them (they keep `id` as their route, which names their filter). A handler's claim
-    /// stays: its subscription, not a handle, holds it.
+    /// them (they keep `id` as their route, which names their filter), except those another
+    /// lane still holds: another subscription claimed them too. A handler's claim stays: its
+    /// subscription, not a handle, holds it.
     pub fn disown(&self, id: SubscriptionId) {
         let mut inner = self.lock();
         if inner.claims.get(&id) != Some(&Claim::Handle) {
@@ -371,8 +372,16 @@ impl Mailbox {
         }
         inner.claims.remove(&id);
         if let Some(own) = inner.lanes.remove(&Lane::Own(id)).filter(|l| !l.is_empty()) {
+            let held: FxHashSet<u64> = inner
+                .lanes
+                .values()
+                .flat_map(|lane| lane.iter().map(|(seq, _)| *seq))
+                .collect();
+            let (back, claimed): (Vec<_>, Vec<_>) =
+                own.into_iter().partition(|(seq, _)| !held.contains(seq));
+            self.queued.fetch_sub(claimed.len(), Ordering::Relaxed);
             let client = inner.lanes.entry(Lane::Client).or_default();
-            client.extend(own);
+            client.extend(back);
             client.make_contiguous().sort_by_key(|(seq, _)| *seq);
             if inner.waiters > 0 {
                 self.ready.notify_all();
@@ -674,6 +683,24 @@ mod tests {
         // A handler's claim is its subscription's, not a handle's: it stays.
         m.deliver(msg("h", 5), &[matched(4, "h")]).unwrap();
         assert_eq!(take(&m, &[Lane::Handlers]), Some(("h".into(), 5, Some(4))));
+    }
+
+    #[test]
+    fn a_disowned_handle_leaves_what_another_subscription_claimed_with_it() {
+        let m = Mailbox::new(4);
+        m.claim(1, &TopicFilter::new("t/#").unwrap(), Claim::Handle);
+        m.claim(2, &TopicFilter::new("t/+").unwrap(), Claim::Handle);
+        m.deliver(msg("t/a", 1), &[matched(1, "t/#"), matched(2, "t/+")])
+            .unwrap();
+        m.deliver(msg("t/a/b", 2), &[matched(1, "t/#")]).unwrap();
+        m.disown(1);
+        assert_eq!(
+            take(&m, &[Lane::Client]),
+            Some(("t/a/b".into(), 2, Some(1)))
+        );
+        assert_eq!(take(&m, &[Lane::Client]), None);
+        assert_eq!(take(&m, &[Lane::Own(2)]), Some(("t/a".into(), 1, Some(2))));
+        assert!(m.has_room(4), "every message taken");
     }
 
     #[test]
