@@ -140,12 +140,14 @@ Subscription.__index = Subscription
 Subscription.__name = "mqtt.Subscription"
 
 -- A handle that has been read and that the script no longer holds gives its messages back
--- to client:receive() (its subscription stays until unsubscribed). A finalizer cannot
--- raise: a client already closed or collected has nothing to give back.
+-- to client:receive() (its subscription stays until unsubscribed); an unsubscribed one has
+-- nothing to give. A finalizer cannot raise: a client already closed or collected has
+-- nothing to give back either.
 function Subscription:__gc()
-    if rawget(self, "_claimed") then
-        local c = rawget(self._client, "_c")
-        pcall(c.release, c, self._id)
+    local client = self._client
+    if rawget(self, "_claimed") and client._filters[self._id] then
+        local c = rawget(client, "_c")
+        pcall(c.release, c, self._id, self.filter)
     end
 end
 

@@ -48,8 +48,9 @@ pub struct ClientHandle {
     facade: Addr<FacadeActor>,
     mailbox: Arc<Mailbox>,
     read_ahead: Mutex<ReadAhead>,
-    /// Read handles Lua has collected, whose claims end at the next read.
-    released: Mutex<Vec<SubscriptionId>>,
+    /// Read handles Lua has collected, with their filters: their claims end at the next
+    /// read or subscription change.
+    released: Mutex<Vec<(SubscriptionId, Arc<str>)>>,
     /// Whether `released` holds any, so that a read looks at it only then.
     has_released: AtomicBool,
     shared: Arc<ClientShared>,
@@ -209,6 +210,7 @@ impl ClientHandle {
         requests: Vec<(TopicFilter, QoS, Option<Claim>)>,
     ) -> Result<Vec<Subscribed>> {
         self.check_open()?;
+        self.release_collected();
         self.put_back();
         let filters: Vec<(TopicFilter, QoS, SubscriptionId)> = requests
             .into_iter()
@@ -246,23 +248,26 @@ impl ClientHandle {
 
     /// From now on the subscription `id` keeps its messages for its handle.
     pub fn claim(&self, id: SubscriptionId, filter: &TopicFilter) {
+        self.release_collected();
         self.put_back();
         self.mailbox.claim(id, filter, Claim::Handle);
     }
 
-    /// The read handle of subscription `id` is gone (Lua collected it): at the next read
-    /// its claim ends and its waiting messages go back to the client-wide lane, as if it had
-    /// never claimed them. The collector can run inside any other call of this client, so
-    /// this only notes the id, under a lock nothing else holds while Lua runs.
-    pub fn release(&self, id: SubscriptionId) {
+    /// The read handle of subscription `id` to `filter` is gone (Lua collected it): at the
+    /// next read or subscription change its claim ends and its waiting messages go back to
+    /// the client-wide lane, as if it had never claimed them. The collector can run inside
+    /// any other call of this client, so this only notes the id, under a lock nothing else
+    /// holds while Lua runs.
+    pub fn release(&self, id: SubscriptionId, filter: Arc<str>) {
         self.released
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(id);
+            .push((id, filter));
         self.has_released.store(true, Ordering::Release);
     }
 
-    /// Ends the claims of the read handles Lua has collected since the last read.
+    /// Ends the claims of the read handles Lua has collected since this last ran. Runs
+    /// before every read and every change of how messages are routed.
     fn release_collected(&self) {
         // A load first: every read passes here, and nearly always finds nothing.
         if !self.has_released.load(Ordering::Acquire)
@@ -273,8 +278,8 @@ impl ClientHandle {
         let ids = std::mem::take(&mut *self.released.lock().unwrap_or_else(|e| e.into_inner()));
         // Read-ahead messages go back to their lanes while their claims still hold.
         self.put_back();
-        for id in ids {
-            self.mailbox.disown(id);
+        for (id, filter) in ids {
+            self.mailbox.disown(id, &filter);
         }
     }
 
@@ -284,6 +289,8 @@ impl ClientHandle {
     /// `AckTimeout`; `ConnectionLost`; `Disconnected`.
     pub fn unsubscribe(&self, filter: TopicFilter) -> Result<()> {
         self.check_open()?;
+        // What collected handles gave back is the client's now, not the subscription's.
+        self.release_collected();
         let (reply, rx) = mpsc::sync_channel(1);
         self.facade.do_send(Unsubscribe { filter, reply });
         wait(&rx, self.timeout, "UNSUBACK")

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use tokio::sync::Notify;
 
 use super::messages::Message;
@@ -173,6 +173,11 @@ impl Deliveries<'_> {
             self.mailbox.received.add(msg.payload.len());
             let seq = inner.next;
             inner.next += 1;
+            // A handle's copy needs to know who else got one, for when the handle is gone
+            // (`disown`); handlers' copies never do.
+            if targets.len() > 1 && targets.iter().any(|(lane, _)| matches!(lane, Lane::Own(_))) {
+                msg.claimants = Some(targets.iter().map(|&(_, i)| matched[i].id).collect());
+            }
             // Every target but the last gets a copy; the last takes the message itself.
             let mut put = |lane: Lane, m: &Matched, mut msg: Message| {
                 msg.route = Some(m.id);
@@ -360,28 +365,34 @@ impl Mailbox {
         }
     }
 
-    /// The read handle of `id` is gone: its claim ends, and the messages waiting in its own
-    /// lane go back to the client-wide lane, in arrival order, as if it had never claimed
-    /// them (they keep `id` as their route, which names their filter), except those another
-    /// lane still holds: another subscription claimed them too. A handler's claim stays: its
-    /// subscription, not a handle, holds it.
-    pub fn disown(&self, id: SubscriptionId) {
+    /// The read handle of `id`, subscribed to `filter`, is gone: its claim ends, and the
+    /// messages waiting in its own lane go back to the client-wide lane, in arrival order,
+    /// as if it had never claimed them; except those another subscription that still
+    /// claims its messages got a copy of. A handler's claim stays: its subscription, not a
+    /// handle, holds it.
+    pub fn disown(&self, id: SubscriptionId, filter: &Arc<str>) {
         let mut inner = self.lock();
         if inner.claims.get(&id) != Some(&Claim::Handle) {
             return;
         }
         inner.claims.remove(&id);
         if let Some(own) = inner.lanes.remove(&Lane::Own(id)).filter(|l| !l.is_empty()) {
-            let held: FxHashSet<u64> = inner
-                .lanes
-                .values()
-                .flat_map(|lane| lane.iter().map(|(seq, _)| *seq))
-                .collect();
-            let (back, claimed): (Vec<_>, Vec<_>) =
-                own.into_iter().partition(|(seq, _)| !held.contains(seq));
+            let claimed_elsewhere = |m: &Message| {
+                m.claimants.as_deref().is_some_and(|ids| {
+                    ids.iter()
+                        .any(|&other| other != id && inner.claims.contains_key(&other))
+                })
+            };
+            let (claimed, back): (Vec<_>, Vec<_>) =
+                own.into_iter().partition(|(_, m)| claimed_elsewhere(m));
             self.queued.fetch_sub(claimed.len(), Ordering::Relaxed);
             let client = inner.lanes.entry(Lane::Client).or_default();
-            client.extend(back);
+            client.extend(back.into_iter().map(|(seq, mut m)| {
+                m.subscription = Some(filter.clone());
+                m.route = None;
+                m.claimants = None;
+                (seq, m)
+            }));
             client.make_contiguous().sort_by_key(|(seq, _)| *seq);
             if inner.waiters > 0 {
                 self.ready.notify_all();
@@ -483,6 +494,7 @@ mod tests {
             dup: false,
             subscription: None,
             route: None,
+            claimants: None,
         }
     }
 
@@ -655,6 +667,19 @@ mod tests {
         assert_eq!(take(&m, &[Lane::Client]), Some(("t".into(), 2, None)));
     }
 
+    /// A taken message's topic, first payload byte, `subscription` and `route`.
+    type Described = (String, u8, Option<String>, Option<SubscriptionId>);
+
+    fn take_described(m: &Mailbox, lanes: &[Lane]) -> Option<Described> {
+        let x = take_one(m, lanes, Duration::ZERO).1?;
+        Some((
+            x.topic,
+            x.payload[0],
+            x.subscription.map(|s| s.to_string()),
+            x.route,
+        ))
+    }
+
     #[test]
     fn a_disowned_handle_gives_its_messages_back_to_the_client_lane_in_arrival_order() {
         let m = Mailbox::new(2);
@@ -667,15 +692,16 @@ mod tests {
             m.deliver(msg("t/c", 4), &[matched(3, "t/+")]).is_err(),
             "its lane is full"
         );
-        m.disown(3);
-        m.disown(4);
-        let client: Vec<_> = std::iter::from_fn(|| take(&m, &[Lane::Client])).collect();
+        m.disown(3, &Arc::from("t/+"));
+        m.disown(4, &Arc::from("h"));
+        let client: Vec<_> = std::iter::from_fn(|| take_described(&m, &[Lane::Client])).collect();
+        let back = |topic: &str, n| (topic.into(), n, Some("t/+".into()), None);
         assert_eq!(
             client,
             [
-                ("t/a".into(), 1, Some(3)),
-                ("other".into(), 2, None),
-                ("t/b".into(), 3, Some(3))
+                back("t/a", 1),
+                ("other".into(), 2, None, None),
+                back("t/b", 3)
             ]
         );
         m.deliver(msg("t/c", 4), &[matched(3, "t/+")]).unwrap();
@@ -686,21 +712,28 @@ mod tests {
     }
 
     #[test]
-    fn a_disowned_handle_leaves_what_another_subscription_claimed_with_it() {
+    fn a_disowned_handle_leaves_what_a_subscription_still_claiming_got_a_copy_of() {
         let m = Mailbox::new(4);
-        m.claim(1, &TopicFilter::new("t/#").unwrap(), Claim::Handle);
-        m.claim(2, &TopicFilter::new("t/+").unwrap(), Claim::Handle);
-        m.deliver(msg("t/a", 1), &[matched(1, "t/#"), matched(2, "t/+")])
-            .unwrap();
-        m.deliver(msg("t/a/b", 2), &[matched(1, "t/#")]).unwrap();
-        m.disown(1);
-        assert_eq!(
-            take(&m, &[Lane::Client]),
-            Some(("t/a/b".into(), 2, Some(1)))
-        );
+        for id in [1, 2] {
+            m.claim(id, &TopicFilter::new("t/#").unwrap(), Claim::Handle);
+        }
+        m.claim(3, &TopicFilter::new("t/#").unwrap(), Claim::Handler);
+        let all = [matched(1, "t/#"), matched(2, "t/#"), matched(3, "t/#")];
+        m.deliver(msg("t/a", 1), &all).unwrap();
+        m.deliver(msg("t/b", 2), &all[..2]).unwrap();
+        m.deliver(msg("t/c", 3), &all[..1]).unwrap();
+        // 2 has read its copies already; 3 (a handler) has not.
+        while take(&m, &[Lane::Own(2)]).is_some() {}
+        m.disown(1, &Arc::from("t/#"));
+        assert_eq!(take(&m, &[Lane::Client]), Some(("t/c".into(), 3, None)));
         assert_eq!(take(&m, &[Lane::Client]), None);
-        assert_eq!(take(&m, &[Lane::Own(2)]), Some(("t/a".into(), 1, Some(2))));
-        assert!(m.has_room(4), "every message taken");
+        // Once no other claimant is left, a copy comes back: once.
+        m.deliver(msg("t/d", 4), &all[1..]).unwrap();
+        m.forget(3);
+        m.disown(2, &Arc::from("t/#"));
+        assert_eq!(take(&m, &[Lane::Client]), Some(("t/d".into(), 4, None)));
+        assert_eq!(take(&m, &[Lane::Handlers]), None);
+        assert!(m.has_room(4), "every message taken or gone");
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct Message {
     pub subscription: Option<Arc<str>>,
     /// The subscription that claimed it, if one did.
     pub route: Option<SubscriptionId>,
+    /// Every subscription that claimed it, when more than one did and a read handle was
+    /// among them (each got its own copy).
+    pub claimants: Option<Arc<[SubscriptionId]>>,
 }
 
 /// What the router needs to acknowledge a QoS 1 or 2 message once a mailbox holds it.

@@ -2,6 +2,7 @@
 //! its arguments into Rust values, calls [`ClientHandle`], and returns the result or
 //! `nil, "<call>: <reason>"`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use mlua::{Lua, UserData, UserDataMethods, Value};
@@ -98,9 +99,11 @@ impl LuaClient {
         Ok(true)
     }
 
-    /// `release(id)`: Lua has collected the read handle of subscription `id`.
-    fn release(&self, id: &Value) -> Result<()> {
-        self.handle.release(convert::subscription_id(id)?);
+    /// `release(id, filter)`: Lua has collected the read handle of subscription `id`.
+    fn release(&self, id: &Value, filter: &Value) -> Result<()> {
+        let filter = convert::filter(filter, 2)?;
+        self.handle
+            .release(convert::subscription_id(id)?, Arc::from(filter.as_str()));
         Ok(())
     }
 
@@ -172,8 +175,8 @@ impl UserData for LuaClient {
             guard("mqtt.subscription", || this.claim(&id, &filter))
         });
         // Called by a Subscription's finalizer, which has no one to report to: never raises.
-        m.add_method("release", |_, this, id: Value| {
-            let _ = guard("mqtt.subscription", || this.release(&id));
+        m.add_method("release", |_, this, (id, filter): (Value, Value)| {
+            let _ = guard("mqtt.subscription", || this.release(&id, &filter));
             Ok(())
         });
         m.add_method("flush", |_, this, timeout: Value| {

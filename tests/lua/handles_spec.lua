@@ -209,6 +209,76 @@ describe("subscription handles and handlers", function()
         c:disconnect()
     end)
 
+    -- Subscribes `filter` through a handle, claims its messages with a first read, calls
+    -- `meanwhile(sub)` and lets the handle go; returns once Lua has collected it.
+    local function claim_and_let_go(filter, meanwhile)
+        (function()
+            local sub = client:subscribe(filter, 1)
+            assert.is_nil(sub:receive(0))
+            meanwhile(sub)
+        end)()
+        collectgarbage()
+        collectgarbage()
+    end
+
+    -- Publishes `payloads` to `topic` at QoS 1 and waits until the client has them.
+    local function arrive(topic, payloads)
+        local before = client:stats().messages_received
+        for _, p in ipairs(payloads) do
+            other:publish(topic, p, { qos = 1 })
+        end
+        assert.is_true(Process.wait_until(5, function()
+            return client:stats().messages_received == before + #payloads
+        end))
+    end
+
+    it("a collected handle gives back nothing another subscription got too", function()
+        local kept = client:subscribe("cmd/#", 1)
+        assert.is_nil(kept:receive(0))
+        local handled = {}
+        client:subscribe("cmd/+", 1, function(msg) handled[#handled + 1] = msg.payload end)
+        claim_and_let_go("cmd/#", function()
+            arrive("cmd/go", { "once" })
+            assert.are.equal("once", kept:receive(5).payload)
+            assert.are.equal(1, client:dispatch(5))
+        end)
+        assert.is_nil(client:receive(0.2))
+        assert.are.same({ "once" }, handled)
+    end)
+
+    it("what a collected handle gave back stays the client's after an unsubscribe", function()
+        client:subscribe("plain/#", 1)
+        claim_and_let_go("u/#", function()
+            arrive("u/x", { "g1", "g2" })
+        end)
+        client:unsubscribe("u/#")
+        other:publish("plain/x", "end", { qos = 1 })
+        local got = {}
+        client:listen(function(msg)
+            got[#got + 1] = msg.payload .. " via " .. tostring(msg.subscription)
+            return msg.payload ~= "end"
+        end)
+        assert.are.same({ "g1 via u/#", "g2 via u/#", "end via plain/#" }, got)
+    end)
+
+    it("a collected handle that was unsubscribed gives nothing back", function()
+        claim_and_let_go("v/#", function(sub)
+            arrive("v/x", { "1", "2", "3" })
+            sub:unsubscribe()
+        end)
+        assert.is_nil(client:receive(0.3))
+    end)
+
+    it("a handle's first read takes what a collected handle gave back", function()
+        local later = client:subscribe("z/+", 1)
+        claim_and_let_go("z/#", function()
+            arrive("z/1", { "1", "2" })
+        end)
+        assert.are.equal("1", later:receive(5).payload)
+        assert.are.equal("2", later:receive(5).payload)
+        assert.is_nil(client:receive(0.2))
+    end)
+
     it("sub:listen stops on false, and sub:unsubscribe ends the subscription", function()
         local sub = client:subscribe("l/#", 1)
         for i = 1, 3 do

@@ -679,6 +679,7 @@ impl Driver {
                 dup: p.dup,
                 subscription: None,
                 route: None,
+                claimants: None,
             },
             ack,
         }))
