@@ -511,9 +511,22 @@ mod tests {
         (outcome, into.pop_front().map(|t| t.message))
     }
 
-    fn take(m: &Mailbox, lanes: &[Lane]) -> Option<(String, u8, Option<SubscriptionId>)> {
+    /// A taken message's topic, first payload byte, `subscription` and `route`.
+    type Described = (String, u8, Option<String>, Option<SubscriptionId>);
+
+    fn take_described(m: &Mailbox, lanes: &[Lane]) -> Option<Described> {
         let x = take_one(m, lanes, Duration::ZERO).1?;
-        Some((x.topic, x.payload[0], x.route))
+        Some((
+            x.topic,
+            x.payload[0],
+            x.subscription.map(|s| s.to_string()),
+            x.route,
+        ))
+    }
+
+    /// A taken message's topic, first payload byte and `route`.
+    fn take(m: &Mailbox, lanes: &[Lane]) -> Option<(String, u8, Option<SubscriptionId>)> {
+        take_described(m, lanes).map(|(topic, n, _, route)| (topic, n, route))
     }
 
     #[test]
@@ -665,19 +678,6 @@ mod tests {
         assert_eq!(take(&m, &[Lane::Own(3)]), None);
         m.deliver(msg("t", 2), &[matched(3, "t")]).unwrap();
         assert_eq!(take(&m, &[Lane::Client]), Some(("t".into(), 2, None)));
-    }
-
-    /// A taken message's topic, first payload byte, `subscription` and `route`.
-    type Described = (String, u8, Option<String>, Option<SubscriptionId>);
-
-    fn take_described(m: &Mailbox, lanes: &[Lane]) -> Option<Described> {
-        let x = take_one(m, lanes, Duration::ZERO).1?;
-        Some((
-            x.topic,
-            x.payload[0],
-            x.subscription.map(|s| s.to_string()),
-            x.route,
-        ))
     }
 
     #[test]
