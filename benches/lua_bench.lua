@@ -2,7 +2,7 @@
 -- benches/rumqttc_reference, through `require("mqtt")` as a script would use it. Prints one
 -- JSON line per run.
 --
---   lua5.4 benches/lua_bench.lua --mode roundtrip|latency|subscriber|publisher|memory|routing
+--   lua5.4 benches/lua_bench.lua --mode roundtrip|unpaced|latency|subscriber|publisher|memory|routing
 --       --port PORT [--workload LABEL] [--n N] [--qos 0|1|2] [--window W] [--topic TOPIC]
 --       [--api receive|listen] [--filters FILE] [--topics FILE] [--handlers own|shared]
 --
@@ -99,7 +99,7 @@ local function report(args, r)
     for _, key in ipairs({ "p50_us", "p90_us", "p99_us" }) do
         fields[#fields + 1] = { key, r[key] and ("%.1f"):format(r[key]) or "null" }
     end
-    for _, key in ipairs({ "lost", "misrouted", "deliveries", "rss_base_kib", "rss_connected_kib",
+    for _, key in ipairs({ "lost", "dropped", "misrouted", "deliveries", "rss_base_kib", "rss_connected_kib",
                            "rss_subscribed_kib" }) do
         fields[#fields + 1] = { key, r[key] or "null" }
     end
@@ -148,6 +148,31 @@ local function roundtrip(args)
         end
     end
     local r = cpu_used({ n = n, lost = n - received, seconds = socket.gettime() - started }, cpu)
+    client:disconnect()
+    return r
+end
+
+--- The unpaced loop, as a new user writes it, with the default options: subscribe to
+-- `<topic>/#`, publish n messages to `<topic>/t` as fast as the client takes them, taking
+-- after each publish the message that has arrived, if any (`receive(0)`), then receive the
+-- rest. Timed from the first publish to the last receive.
+local function unpaced(args)
+    local client = connect(args)
+    local topic, n, opts = args.topic .. "/t", args.n, { qos = args.qos }
+    client:subscribe(args.topic .. "/#", args.qos)
+    local received = 0
+    local cpu, started = cpu_now(), socket.gettime()
+    for _ = 1, n do
+        client:publish(topic, PAYLOAD, opts)
+        if client:receive(0) then
+            received = received + 1
+        end
+    end
+    while received < n and client:receive(LOSS_TIMEOUT) do
+        received = received + 1
+    end
+    local r = cpu_used({ n = n, lost = n - received, seconds = socket.gettime() - started }, cpu)
+    r.dropped = client:stats().dropped
     client:disconnect()
     return r
 end
@@ -355,7 +380,7 @@ local function routing(args)
     return r
 end
 
-local modes = { roundtrip = roundtrip, latency = latency, subscriber = subscriber,
+local modes = { roundtrip = roundtrip, unpaced = unpaced, latency = latency, subscriber = subscriber,
                 publisher = publisher, memory = memory, routing = routing }
 local args = parse_args()
 local run = modes[args.mode] or fail("unknown --mode " .. tostring(args.mode))

@@ -3,7 +3,7 @@ benches/rumqttc_reference with Debian's python3-paho-mqtt (1.6), in its usual sh
 network loop on its own thread (loop_start), callbacks there, the main thread publishing.
 Prints one JSON line per run.
 
-    python3 benches/paho_bench.py --mode roundtrip|latency|subscriber|publisher|memory
+    python3 benches/paho_bench.py --mode roundtrip|unpaced|latency|subscriber|publisher|memory
         --port PORT [--workload LABEL] [--n N] [--qos 0|1|2] [--window W] [--topic TOPIC]
         [--filters FILE] [--topics FILE]
 
@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import queue
 import resource
 import socket
 import sys
@@ -128,6 +129,35 @@ def roundtrip(ep, args, filters, topics):
     return report
 
 
+def unpaced(ep, args):
+    """The unpaced loop: subscribe to `<topic>/#`, publish n messages to `<topic>/t` as fast
+    as paho takes them, taking after each publish a message that has arrived, if any (from
+    the queue the loop thread's callback fills), then receive the rest."""
+    arrived = queue.SimpleQueue()
+    ep.subscribe([args.topic + "/#"], args.qos)
+    ep.on_message = lambda: arrived.put(None)
+    received = 0
+    topic = args.topic + "/t"
+    cpu, started = cpu_now(), time.perf_counter()
+    for _ in range(args.n):
+        ep.client.publish(topic, PAYLOAD, args.qos)
+        try:
+            arrived.get_nowait()
+            received += 1
+        except queue.Empty:
+            pass
+    while received < args.n:
+        try:
+            arrived.get(timeout=LOSS_TIMEOUT)
+        except queue.Empty:
+            break
+        received += 1
+    report = {"n": args.n, "lost": args.n - received, "seconds": time.perf_counter() - started,
+              **cpu_used(cpu)}
+    ep.close()
+    return report
+
+
 def latency(ep, args):
     """W4: publish one message and receive it, n times in a row."""
     arrived = threading.Event()
@@ -210,7 +240,7 @@ def memory(args, filters):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--mode", required=True,
-                   choices=["roundtrip", "latency", "subscriber", "publisher", "memory"])
+                   choices=["roundtrip", "unpaced", "latency", "subscriber", "publisher", "memory"])
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--workload")
     p.add_argument("--n", type=int, default=100000)
@@ -228,6 +258,8 @@ def main():
         ep = Endpoint(args.port)
         if args.mode == "roundtrip":
             report = roundtrip(ep, args, filters, read(args.topics))
+        elif args.mode == "unpaced":
+            report = unpaced(ep, args)
         elif args.mode == "latency":
             report = latency(ep, args)
         elif args.mode == "subscriber":

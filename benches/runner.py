@@ -37,6 +37,9 @@ def workloads(quick):
         dict(name="W1", mode="roundtrip", qos=0, n=n(100_000, 5_000)),
         dict(name="W2", mode="roundtrip", qos=1, n=n(20_000, 2_000)),
         dict(name="W3", mode="roundtrip", qos=2, n=n(5_000, 1_000)),
+        dict(name="U0 unpaced", mode="unpaced", qos=0, n=n(100_000, 5_000)),
+        dict(name="U1 unpaced", mode="unpaced", qos=1, n=n(20_000, 2_000)),
+        dict(name="U2 unpaced", mode="unpaced", qos=2, n=n(5_000, 1_000)),
         dict(name="W4 same core", mode="latency", qos=0, n=n(5_000, 500), cpu="0"),
         dict(name="W4 other core", mode="latency", qos=0, n=n(5_000, 500), cpu="1"),
         dict(name="W5", mode="routing", qos=0, n=n(100_000, 5_000), filters="w5"),
@@ -151,6 +154,9 @@ def run_one(client, w, port, files, lua_api, env):
                 common += ["--handlers", w["handlers"]]
     else:
         common += ["--topic", f"bench/{w['name'].split()[0].lower()}/{client}"]
+        if w["mode"] == "unpaced":
+            # The client subscribes to <topic>/#: a topic of its own per run.
+            common[-1] += f"/{os.getpid()}-{random.randrange(1 << 30)}"
     return [run_process(command(client, mode, common), w.get("cpu"), env)]
 
 
@@ -270,6 +276,20 @@ def targets(ws, results):
             verdict(have >= 0.95 * best,
                     f"{name} throughput {fmt_rate(have)} ≥ 0.95 × the faster raw shape "
                     f"{fmt_rate(best)} ({have / best:.2f}×)")
+    for w in ws:
+        if w["mode"] != "unpaced":
+            continue
+        lua, threaded = get(w["name"], "lua"), get(w["name"], "threaded")
+        if lua and threaded:
+            lost = max(l["lost"] for l in lua)
+            verdict(lost == 0, f"{w['name']} (QoS {w['qos']}): every message received with the "
+                               f"default options ({lost} lost at most in a run)")
+            a, b = median(lua, "msgs_per_s"), median(threaded, "msgs_per_s")
+            verdict(a >= 0.95 * b, f"{w['name']} throughput {fmt_rate(a)} ≥ 0.95 × threaded raw "
+                                   f"{fmt_rate(b)} ({a / b:.2f}×)")
+            a, b = median(lua, "cpu_s"), median(threaded, "cpu_s")
+            verdict(a <= 1.2 * b, f"{w['name']} client CPU {a:.2f} s ≤ 1.2 × threaded raw "
+                                  f"{b:.2f} s ({a / b:.2f}×)")
     lua, threaded = get("W1", "lua"), get("W1", "threaded")
     if lua and threaded:
         a, b = median(lua, "cpu_s"), median(threaded, "cpu_s")

@@ -3,7 +3,7 @@
 //! two shapes (see `shapes.rs`). Prints one JSON line per run.
 //!
 //! ```text
-//! rumqttc_reference --shape async|threaded --mode roundtrip|latency|subscriber|publisher|memory
+//! rumqttc_reference --shape async|threaded --mode roundtrip|unpaced|latency|subscriber|publisher|memory
 //!                   --port PORT [--workload LABEL] [--n N] [--qos 0|1|2] [--window W]
 //!                   [--topic TOPIC] [--filters FILE] [--topics FILE]
 //! ```
@@ -104,6 +104,7 @@ async fn run<E: Endpoint>(ep: E, args: &Args, base_kib: u64) -> Report {
             };
             workloads::roundtrip(ep, filters, &topics, args.qos, args.window).await
         }
+        "unpaced" => workloads::unpaced(ep, &args.topic, args.n, args.qos).await,
         "latency" => workloads::latency(ep, &args.topic, args.n, args.qos).await,
         "subscriber" => workloads::subscriber(ep, &args.topic, args.n, args.qos).await,
         "publisher" => workloads::publisher(ep, &args.topic, args.n, args.qos).await,

@@ -36,6 +36,8 @@ pub trait Endpoint {
     async fn publish(&mut self, topic: &str, payload: &[u8], qos: QoS);
     /// The topic of the next message received, or `None` after `timeout`.
     async fn receive(&mut self, timeout: Duration) -> Option<String>;
+    /// The topic of a message received already, if there is one; never waits.
+    fn try_receive(&mut self) -> Option<String>;
     /// Waits until the broker has acknowledged `count` QoS 1 or 2 publishes in all (PUBACK
     /// or PUBCOMP); false after `timeout`.
     async fn acknowledged(&mut self, count: usize, timeout: Duration) -> bool;
@@ -138,6 +140,10 @@ impl Endpoint for AsyncShape {
             // Only ever cancelled at the end of a run, when no further message is expected.
             tokio::time::timeout_at(deadline, self.poll()).await.ok()?;
         }
+        self.received.pop_front()
+    }
+
+    fn try_receive(&mut self) -> Option<String> {
         self.received.pop_front()
     }
 
@@ -276,6 +282,19 @@ impl Endpoint for ThreadedShape {
                 NetEvent::Acked => self.acks += 1,
                 NetEvent::SubAck => {}
                 NetEvent::Closed(_) => die("receive", "the connection closed"),
+            }
+        }
+    }
+
+    fn try_receive(&mut self) -> Option<String> {
+        loop {
+            match self.events.try_recv() {
+                Ok(NetEvent::Publish(topic)) => return Some(topic),
+                Ok(NetEvent::Acked) => self.acks += 1,
+                Ok(NetEvent::SubAck) => {}
+                Ok(NetEvent::Closed(_)) => die("receive", "the connection closed"),
+                Err(mpsc::TryRecvError::Empty) => return None,
+                Err(e) => die("network thread", e),
             }
         }
     }

@@ -63,6 +63,27 @@ pub async fn roundtrip<E: Endpoint>(
     report
 }
 
+/// The unpaced loop (a user's first loop): subscribe to `{topic}/#`, publish `n` messages
+/// to `{topic}/t` as fast as the client takes them, taking after each publish the message
+/// that has arrived, if any, without waiting; then receive the rest. Timed from the first
+/// publish to the last receive.
+pub async fn unpaced<E: Endpoint>(mut ep: E, topic: &str, n: usize, qos: QoS) -> Report {
+    ep.subscribe(&[format!("{topic}/#")], qos).await;
+    let to = format!("{topic}/t");
+    let (cpu, started) = (Cpu::now(), Instant::now());
+    let mut received = 0;
+    for _ in 0..n {
+        ep.publish(&to, &PAYLOAD, qos).await;
+        received += usize::from(ep.try_receive().is_some());
+    }
+    while received < n && ep.receive(LOSS_TIMEOUT).await.is_some() {
+        received += 1;
+    }
+    let report = Report::timed(n, received, started.elapsed(), cpu);
+    ep.close().await;
+    report
+}
+
 /// W4: publish one message and receive it, `n` times in a row; the round trips' percentiles.
 pub async fn latency<E: Endpoint>(mut ep: E, topic: &str, n: usize, qos: QoS) -> Report {
     ep.subscribe(&[topic.to_owned()], qos).await;

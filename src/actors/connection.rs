@@ -133,9 +133,7 @@ impl StreamHandler<Vec<NetEvent>> for ConnectionActor {
         for event in events {
             match event {
                 NetEvent::Publish(route) => self.routes.push(route),
-                NetEvent::PublishSent { .. }
-                | NetEvent::PublishAcked { .. }
-                | NetEvent::AckSent => progress = true,
+                NetEvent::PublishSent { .. } | NetEvent::PublishAcked { .. } => progress = true,
                 NetEvent::Connected { resubscribed } => self.connected(resubscribed, ctx),
                 NetEvent::Failed(e) => self.failed(e, ctx),
                 NetEvent::GaveUp(e) => {
@@ -172,7 +170,7 @@ impl StreamHandler<Vec<NetEvent>> for ConnectionActor {
         }
         self.route_batch();
         if progress {
-            self.pump();
+            self.settle();
             self.disconnect_when_drained(ctx);
         }
     }
@@ -295,7 +293,6 @@ impl ConnectionActor {
                 reply: None,
             });
         }
-        self.pump();
         if let Some(reply) = self.connect_reply.take() {
             let _ = reply.send(Ok(()));
             return;
@@ -388,7 +385,8 @@ impl ConnectionActor {
         }
     }
 
-    /// Moves every publish of the send queue into the link, then on as far as it can go.
+    /// Moves every publish of the send queue into the link, which sends them on as far as it
+    /// can.
     fn take_queued(&mut self) {
         let mut taken = std::mem::take(&mut self.taken);
         self.shared.outbox.take_all(&mut taken);
@@ -404,15 +402,13 @@ impl ConnectionActor {
                 .publish(msg.topic, msg.payload, msg.opts, msg.confirm);
         }
         self.taken = taken;
-        self.pump();
     }
 
-    /// Moves held publishes on, freeing their places in the Lua side's send queue.
-    fn pump(&mut self) {
-        let moved = self.link.pump();
+    /// Brings the counters the Lua side reads up to date with the link's progress, then
+    /// answers those who wait for publishes that have completed.
+    fn settle(&mut self) {
         self.shared
             .set_unfinished(self.link.unfinished(), self.link.in_flight());
-        self.shared.outbox.release(moved);
         self.link.confirm_completed();
     }
 

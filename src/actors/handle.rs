@@ -313,13 +313,17 @@ impl ClientHandle {
             ahead.lanes.extend_from_slice(lanes);
         }
         if let Some(t) = ahead.taken.pop_front() {
+            self.mailbox.count_read();
             return Ok(Some(t.message));
         }
         match self
             .mailbox
             .take_into(lanes, wait, READ_AHEAD, &mut ahead.taken)
         {
-            Take::Taken => Ok(ahead.taken.pop_front().map(|t| t.message)),
+            Take::Taken => {
+                self.mailbox.count_read();
+                Ok(ahead.taken.pop_front().map(|t| t.message))
+            }
             Take::Empty => Ok(None),
             Take::Closed => Err(Error::Disconnected),
         }

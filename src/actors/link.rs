@@ -28,13 +28,10 @@ pub enum NetEvent {
     GaveUp(Error),
     /// The broker sent a PUBLISH.
     Publish(Route),
-    /// A PUBLISH went out (packet id 0 for QoS 0) while others were held back: the link
-    /// can take more.
+    /// A QoS 0 PUBLISH of ours went out: it is complete.
     PublishSent { pkid: u16 },
     /// A QoS 1 or 2 PUBLISH of ours completed (PUBACK or PUBCOMP).
     PublishAcked { pkid: u16 },
-    /// An acknowledgement of a received message went out: rumqttc's queue has room again.
-    AckSent,
     /// A SUBSCRIBE went out.
     SubscribeSent { pkid: u16 },
     /// The broker answered a SUBSCRIBE; `None` marks a refused filter (0x80).
@@ -54,9 +51,11 @@ pub enum NetEvent {
 pub type NetEvents = Pin<Box<dyn Stream<Item = Vec<NetEvent>>>>;
 
 /// Requests to the protocol. None blocks: each either queues the request or says why not.
+/// The link sends a held publish as soon as the connection, its packet ids and its windows
+/// allow, and then frees its place in the client's send queue.
 pub trait Link {
-    /// Holds a PUBLISH until the next [`Link::pump`] moves it into the protocol's send
-    /// queue. `confirm` hears when the broker has acknowledged it (PUBACK, PUBCOMP).
+    /// Holds a PUBLISH until it can go. `confirm` hears when the broker has acknowledged it
+    /// (PUBACK, PUBCOMP), or for QoS 0 when it went out.
     fn publish(
         &mut self,
         topic: TopicName,
@@ -64,9 +63,6 @@ pub trait Link {
         opts: PublishOptions,
         confirm: Option<Reply<()>>,
     );
-    /// Moves held acknowledgements and publishes into the send queue as far as it can;
-    /// returns how many publishes moved.
-    fn pump(&mut self) -> usize;
     /// Publishes not complete yet: held, queued, or waiting for the broker's acknowledgement.
     fn unfinished(&self) -> usize;
     /// QoS 1 and 2 publishes handed to the protocol and not acknowledged yet.
@@ -78,8 +74,7 @@ pub trait Link {
     /// Queues an UNSUBSCRIBE.
     fn unsubscribe(&mut self, filter: TopicFilter) -> Result<(), Error>;
     /// Queues the acknowledgements of received QoS 1 and 2 messages, in order. It cannot
-    /// fail: an acknowledgement the protocol cannot take yet waits in the link, since a lost
-    /// one stalls the broker's in-flight window.
+    /// fail: a lost one stalls the broker's in-flight window.
     fn ack(&mut self, tokens: Vec<AckToken>);
     /// Queues a DISCONNECT behind everything queued before it.
     fn disconnect(&mut self) -> Result<(), Error>;

@@ -5,7 +5,7 @@
 //! that has just changed. It is the only place where the two threads meet per message.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -63,6 +63,11 @@ pub struct Mailbox {
     want_space: AtomicBool,
     /// Wakes the router when the Lua thread makes room.
     space: Notify,
+    /// Set by the link while it waits for room before it reads from the network.
+    want_room: AtomicBool,
+    /// Wakes the link when room is made: by the Lua thread, or by the router placing what
+    /// was on its way.
+    room: Notify,
     /// QoS 0 messages dropped because a lane was full.
     dropped: AtomicU64,
     /// Messages and bytes accepted (a message claimed by two subscriptions counts once).
@@ -72,6 +77,9 @@ pub struct Mailbox {
     /// Messages read from the network and not yet in a lane or dropped: on their way to the
     /// router, or held back by it.
     arriving: AtomicUsize,
+    /// Messages the Lua side has read (from a lane, or from what it took ahead): how the link
+    /// tells a script that reads slowly from one that has stopped.
+    read: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -219,10 +227,13 @@ impl Mailbox {
             capacity,
             want_space: AtomicBool::new(false),
             space: Notify::new(),
+            want_room: AtomicBool::new(false),
+            room: Notify::new(),
             dropped: AtomicU64::new(0),
             received: Counter::default(),
             queued: AtomicUsize::new(0),
             arriving: AtomicUsize::new(0),
+            read: AtomicU64::new(0),
         }
     }
 
@@ -277,9 +288,7 @@ impl Mailbox {
             if taken > 0 {
                 self.queued.fetch_sub(taken, Ordering::Relaxed);
                 drop(inner);
-                if self.want_space.load(Ordering::Acquire) {
-                    self.space.notify_one();
-                }
+                self.made_room();
                 return Take::Taken;
             }
             if inner.closed {
@@ -400,9 +409,7 @@ impl Mailbox {
         }
         drop(inner);
         // The router may be holding messages for the lane that is gone.
-        if self.want_space.load(Ordering::Acquire) {
-            self.space.notify_one();
-        }
+        self.made_room();
     }
 
     /// `id` has ended: its claim, its own lane and the messages waiting for its handler go.
@@ -422,6 +429,8 @@ impl Mailbox {
         if inner.waiters > 0 {
             self.ready.notify_all();
         }
+        drop(inner);
+        self.made_room();
     }
 
     /// `n` more messages were read from the network for this mailbox.
@@ -432,6 +441,38 @@ impl Mailbox {
     /// `n` of the arriving messages are in their lanes now, or dropped.
     pub fn arrived(&self, n: usize) {
         self.arriving.fetch_sub(n, Ordering::Relaxed);
+        // Pairs with the fence in `room_for`: either it sees the count, or this sees it wait.
+        fence(Ordering::SeqCst);
+        if n > 0 && self.want_room.load(Ordering::Relaxed) {
+            self.room.notify_one();
+        }
+    }
+
+    /// Wakes whoever waits for room: the router holding messages back, the link waiting to
+    /// read.
+    fn made_room(&self) {
+        if self.want_space.load(Ordering::Acquire) {
+            self.space.notify_one();
+        }
+        fence(Ordering::SeqCst);
+        if self.want_room.load(Ordering::Relaxed) {
+            self.room.notify_one();
+        }
+    }
+
+    /// The Lua side has read a message.
+    pub fn count_read(&self) {
+        self.read.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Messages the Lua side has read so far.
+    pub fn read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// Most messages one lane holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Whether every lane has room for `n` more messages beyond those it holds and those on
@@ -447,6 +488,7 @@ impl Mailbox {
         self.lock().closed = true;
         self.ready.notify_all();
         self.space.notify_one();
+        self.room.notify_one();
     }
 
     /// Whether the mailbox is closed.
@@ -477,6 +519,20 @@ impl Mailbox {
     /// Resolves after the Lua side has taken a message while space was wanted.
     pub async fn space_freed(&self) {
         self.space.notified().await;
+    }
+
+    /// Resolves once the mailbox has room for `n` more messages (see
+    /// [`Mailbox::has_room`]), or is closed.
+    pub async fn room_for(&self, n: usize) {
+        loop {
+            self.want_room.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            if self.has_room(n) || self.is_closed() {
+                self.want_room.store(false, Ordering::Relaxed);
+                return;
+            }
+            self.room.notified().await;
+        }
     }
 }
 

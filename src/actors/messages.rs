@@ -46,6 +46,10 @@ pub struct Route {
     pub message: Message,
     /// Present for QoS 1 and 2: the acknowledgement the broker waits for.
     pub ack: Option<AckToken>,
+    /// Whether a QoS 0 message may be dropped when a lane it needs is full: only when it
+    /// was read for a slow consumer (see `Link`'s reading rules). Otherwise it waits in the
+    /// router for room, like QoS 1 and 2.
+    pub may_drop: bool,
 }
 
 /// The PUBLISH packets one read from the network brought, in order, for the router.

@@ -24,9 +24,10 @@ pub struct RouterActor {
     by_filter: FxHashMap<Arc<str>, Vec<SubscriptionId>>,
     /// The mailbox the Lua side reads.
     mailbox: Arc<Mailbox>,
-    /// QoS 1 and 2 messages waiting for room in the mailbox, oldest first. Their
-    /// acknowledgements, unless rumqttc sent them on reading, wait with them, so the
-    /// broker's in-flight window throttles it.
+    /// Messages waiting for room in the mailbox, oldest first: QoS 1 and 2 ones, and QoS 0
+    /// ones read while the Lua side keeps up (the link then reads no more until they are
+    /// placed). Acknowledgements that rumqttc did not send on reading wait with their
+    /// messages, so the broker's in-flight window throttles it.
     held: VecDeque<(Message, Vec<Matched>, Option<AckToken>)>,
     /// Where acknowledgements go once the mailbox holds the message.
     acks: Recipient<Acknowledge>,
@@ -108,9 +109,10 @@ impl Handler<Routes> for RouterActor {
     type Result = ();
 
     /// Routes the PUBLISH packets of one read, under one hold of the mailbox. When a lane a
-    /// message needs is full, QoS 0 messages are dropped and counted; QoS 1 and 2 messages
-    /// are held until the Lua side makes room (and every message after one held is held
-    /// too, so acknowledgements keep their order).
+    /// message needs is full, a QoS 0 message read for a slow consumer is dropped and
+    /// counted; any other is held until the Lua side makes room (and every message after one
+    /// held is held too, so the Lua side reads them in order and acknowledgements keep
+    /// theirs).
     #[tracing::instrument(name = "route", level = "trace", skip_all,
         fields(client_id = %self.client_id, count = routes.len()))]
     fn handle(&mut self, Routes(routes): Routes, ctx: &mut Context<Self>) {
@@ -120,7 +122,12 @@ impl Handler<Routes> for RouterActor {
         let mut newly_held = false;
         let mut placed = 0;
         let mut matched: Vec<&Matched> = Vec::new();
-        for Route { message, ack } in routes {
+        for Route {
+            message,
+            ack,
+            may_drop,
+        } in routes
+        {
             matched.clear();
             self.trie
                 .for_each_match(&message.topic, |m| matched.push(m));
@@ -142,7 +149,7 @@ impl Handler<Routes> for RouterActor {
                 message
             };
             match refused.qos {
-                QoS::AtMostOnce => {
+                QoS::AtMostOnce if may_drop => {
                     placed += 1;
                     self.mailbox.count_drop();
                     if !self.dropping {
@@ -151,7 +158,7 @@ impl Handler<Routes> for RouterActor {
                     }
                     debug!(client_id = %self.client_id, topic = %refused.topic, bytes = refused.payload.len(), "QoS 0 message dropped");
                 }
-                QoS::AtLeastOnce | QoS::ExactlyOnce => {
+                _ => {
                     newly_held |= self.held.is_empty();
                     let matched = matched.iter().map(|&m| m.clone()).collect();
                     self.held.push_back((refused, matched, ack));

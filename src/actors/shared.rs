@@ -181,6 +181,10 @@ impl ClientShared {
     }
 }
 
+/// Places a publish may take beyond the limit while the link waits for the Lua side to read:
+/// more than a script alternating publishes and reads needs to make room for one read.
+pub const OVERFLOW: usize = 1024;
+
 /// The publishes on their way from the Lua thread to the protocol's send queue: a counting
 /// gate and the queue itself. The Lua side takes a place and queues a publish, waiting with a
 /// bound when all places are taken; the connection takes every queued publish at once and
@@ -190,6 +194,10 @@ impl ClientShared {
 pub struct SendQueue {
     count: AtomicUsize,
     limit: usize,
+    /// Set while the link waits for the Lua side to read before it reads from the network:
+    /// a publish then takes a place up to [`OVERFLOW`] beyond `limit` instead of waiting, so
+    /// that a script that publishes and reads in turn goes on to read.
+    overflow: AtomicBool,
     /// A waiting publisher is woken once the count is down to this, not at every release, so
     /// that a full queue does not cost a wake-up per message.
     resume_at: usize,
@@ -208,6 +216,7 @@ impl SendQueue {
         Self {
             count: AtomicUsize::new(0),
             limit,
+            overflow: AtomicBool::new(false),
             resume_at: limit - limit / 4,
             waiting: AtomicBool::new(false),
             lock: Mutex::new(()),
@@ -222,7 +231,10 @@ impl SendQueue {
     }
 
     fn try_acquire(&self) -> bool {
-        if self.count.fetch_add(1, Ordering::SeqCst) < self.limit {
+        let taken = self.count.fetch_add(1, Ordering::SeqCst);
+        if taken < self.limit
+            || (taken < self.limit + OVERFLOW && self.overflow.load(Ordering::SeqCst))
+        {
             return true;
         }
         self.count.fetch_sub(1, Ordering::SeqCst);
@@ -285,6 +297,18 @@ impl SendQueue {
         }
         let left = self.count.fetch_sub(n, Ordering::SeqCst) - n;
         if left <= self.resume_at && self.waiting.swap(false, Ordering::SeqCst) {
+            let _guard = self.guard();
+            self.freed.notify_all();
+        }
+    }
+
+    /// Lets publishes take places beyond the limit (while the link waits for the Lua side
+    /// to read), or no longer. Wakes a publisher waiting for a place.
+    pub fn set_overflow(&self, on: bool) {
+        if self.overflow.swap(on, Ordering::SeqCst) != on
+            && on
+            && self.waiting.load(Ordering::SeqCst)
+        {
             let _guard = self.guard();
             self.freed.notify_all();
         }

@@ -1,14 +1,14 @@
 //! V4Link: the connection actor's requests, on rumqttc's client.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use rumqttc::{
-    AsyncClient, ClientError, LastWill, MqttOptions, NetworkOptions, Request, SubscribeFilter,
-    TlsConfiguration, Transport,
+    EventLoop, LastWill, MqttOptions, NetworkOptions, Request, SubscribeFilter, TlsConfiguration,
+    Transport,
 };
+use tokio::sync::Notify;
 
 use super::driver::Driver;
 use super::outgoing::{Held, Outgoing, INFLIGHT};
@@ -20,17 +20,13 @@ use crate::error::Error;
 use crate::options::{ConnectOptions, PublishOptions, QoS, Server, MAX_PACKET_SIZE};
 use crate::topic::{TopicFilter, TopicName};
 
-/// Requests rumqttc's channel holds before `try_*` calls are refused.
-const REQUEST_CHANNEL: usize = 1024;
-
-/// A link to one broker over MQTT 3.1.1.
+/// A link to one broker over MQTT 3.1.1. It queues what the connection actor asks for; the
+/// driver, woken, writes it.
 pub struct V4Link {
-    client: AsyncClient,
-    /// Publishes on their way, shared with the driver (both live on the actor thread).
+    /// What is on its way, shared with the driver (both live on the actor thread).
     outgoing: Rc<RefCell<Outgoing>>,
-    /// Acknowledgements of received messages waiting for room in rumqttc's channel: one that
-    /// is never sent stalls the broker's in-flight window for this client.
-    acks: VecDeque<AckToken>,
+    /// Wakes the driver.
+    wake: Rc<Notify>,
 }
 
 /// Opens a link: nothing is sent until the returned events are polled.
@@ -42,23 +38,18 @@ pub fn open(
     mailbox: Arc<Mailbox>,
     shared: Arc<ClientShared>,
 ) -> Result<(V4Link, NetEvents), Error> {
-    let (client, mut eventloop) =
-        AsyncClient::new(mqtt_options(opts, &opts.primary())?, REQUEST_CHANNEL);
+    // The driver writes requests itself: rumqttc's request channel stays unused.
+    let mut eventloop = EventLoop::new(mqtt_options(opts, &opts.primary())?, 1);
     let mut network = NetworkOptions::new();
     network.set_connection_timeout(opts.timeout.as_secs_f64().ceil().max(1.0) as u64);
     // Small packets (acknowledgements above all) must not wait for Nagle's algorithm.
     network.set_tcp_nodelay(true);
     eventloop.set_network_options(network);
     let outgoing = Rc::new(RefCell::new(Outgoing::default()));
-    let events = Driver::new(eventloop, opts, outgoing.clone(), mailbox, shared).into_events();
-    Ok((
-        V4Link {
-            client,
-            outgoing,
-            acks: VecDeque::new(),
-        },
-        events,
-    ))
+    let wake = Rc::new(Notify::new());
+    let shares = (outgoing.clone(), wake.clone());
+    let events = Driver::new(eventloop, opts, shares, mailbox, shared).into_events();
+    Ok((V4Link { outgoing, wake }, events))
 }
 
 /// rumqttc's options for connecting to `server`.
@@ -94,8 +85,7 @@ pub(super) fn mqtt_options(opts: &ConnectOptions, server: &Server) -> Result<Mqt
     o.set_keep_alive(opts.keep_alive);
     o.set_clean_session(opts.clean_session);
     o.set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE);
-    // Acknowledging on delivery to start with; the driver switches to rumqttc's own
-    // acknowledgements while the mailbox has room.
+    // The driver chooses who acknowledges before each read.
     o.set_manual_acks(true);
     o.set_inflight(INFLIGHT);
     if let Some(user) = &server.username {
@@ -128,28 +118,11 @@ pub(super) fn from_rumqttc(qos: rumqttc::QoS) -> QoS {
     }
 }
 
-fn queue_error(e: ClientError) -> Error {
-    Error::Internal(format!("mqtt request could not be queued: {e}"))
-}
-
 impl V4Link {
-    /// Moves held acknowledgements into rumqttc's channel as far as it has room.
-    fn pump_acks(&mut self) {
-        while let Some(&token) = self.acks.front() {
-            let mut publish = rumqttc::Publish::new("", to_rumqttc(token.qos), Vec::new());
-            publish.pkid = token.pkid;
-            match self.client.try_ack(&publish) {
-                Err(ClientError::TryRequest(_)) => break,
-                Ok(()) => {
-                    self.outgoing.borrow_mut().acks_queued += 1;
-                    self.acks.pop_front();
-                }
-                // The event loop is gone with the client closing.
-                Err(_) => {
-                    self.acks.pop_front();
-                }
-            }
-        }
+    /// Queues a request for the driver to write, in order, and wakes it.
+    fn request(&mut self, request: Request) {
+        self.outgoing.borrow_mut().requests.push_back(request);
+        self.wake.notify_one();
     }
 }
 
@@ -167,38 +140,7 @@ impl Link for V4Link {
             .borrow_mut()
             .held
             .push_back(Held { publish, confirm });
-    }
-
-    fn pump(&mut self) -> usize {
-        self.pump_acks();
-        let mut out = self.outgoing.borrow_mut();
-        let mut moved = 0;
-        while let Some(qos) = out.ready().map(|p| p.qos) {
-            let Some(Held {
-                publish: p,
-                confirm,
-            }) = out.held.pop_front()
-            else {
-                break;
-            };
-            // Bytes made from a Vec turn back into it without a copy.
-            match self
-                .client
-                .try_publish(p.topic, p.qos, p.retain, Vec::from(p.payload))
-            {
-                Err(ClientError::TryRequest(Request::Publish(publish))) => {
-                    out.held.push_front(Held { publish, confirm });
-                    break;
-                }
-                // Queued, or the event loop is gone with the client closing: either way the
-                // message has left the Lua side's queue.
-                _ => {
-                    out.handed_over(qos, confirm);
-                    moved += 1;
-                }
-            }
-        }
-        moved
+        self.wake.notify_one();
     }
 
     fn unfinished(&self) -> usize {
@@ -220,21 +162,24 @@ impl Link for V4Link {
         let filters = filters
             .into_iter()
             .map(|(f, q)| SubscribeFilter::new(f.into_string(), to_rumqttc(q)));
-        self.client.try_subscribe_many(filters).map_err(queue_error)
+        self.request(Request::Subscribe(rumqttc::Subscribe::new_many(filters)));
+        Ok(())
     }
 
     fn unsubscribe(&mut self, filter: TopicFilter) -> Result<(), Error> {
-        self.client
-            .try_unsubscribe(filter.into_string())
-            .map_err(queue_error)
+        self.request(Request::Unsubscribe(rumqttc::Unsubscribe::new(
+            filter.into_string(),
+        )));
+        Ok(())
     }
 
     fn ack(&mut self, tokens: Vec<AckToken>) {
-        self.acks.extend(tokens);
-        self.pump_acks();
+        self.outgoing.borrow_mut().acks.extend(tokens);
+        self.wake.notify_one();
     }
 
     fn disconnect(&mut self) -> Result<(), Error> {
-        self.client.try_disconnect().map_err(queue_error)
+        self.request(Request::Disconnect(rumqttc::Disconnect));
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
-//! Outgoing: the bookkeeping of QoS 1 and 2 publishes on their way to the broker, shared by
-//! the link (which hands publishes to rumqttc) and the driver (which sees them go out and
-//! come back acknowledged, and carries them over a reconnect).
+//! Outgoing: what is on its way from the connection actor to the broker, shared by the link
+//! (which queues it) and the driver (which writes it, sees it go out and come back
+//! acknowledged, and carries it over a reconnect): publishes with the bookkeeping of QoS 1 and
+//! 2, acknowledgements of received messages, and the other requests.
 //!
 //! rumqttc numbers QoS 1 and 2 publishes in a cycle `1..=INFLIGHT` and frees a QoS 2
 //! publish's number at PUBREC, before its PUBREL/PUBCOMP exchange is over, so a later publish
@@ -9,21 +10,13 @@
 //! back while that number is in use. It also keeps QoS 2 exchanges within [`QOS2_WINDOW`]:
 //! mosquitto, holding 20 QoS 2 messages that wait for PUBREL (`max_inflight_messages`),
 //! answers further QoS 1 publishes with a plain PUBACK and drops them.
-//!
-//! Acknowledgements of received messages share rumqttc's request channel with publishes.
-//! rumqttc reads that channel first in, first out, and not at all while its in-flight window
-//! is full, so an acknowledgement could wait behind publishes that wait for PUBACKs — which
-//! the broker may be holding back until it gets our acknowledgements (mosquitto sends at most
-//! 20 QoS 1 or 2 messages unacknowledged; the TCP stacks' delayed acknowledgements then add
-//! 40 ms stalls). So the link keeps the channel shallow, at most [`QUEUE_DEPTH`] publishes,
-//! and keeps its own window one short of rumqttc's, so that rumqttc always reads the channel.
 
 use std::collections::VecDeque;
 
-use rumqttc::{Publish, QoS};
+use rumqttc::{PubAck, PubRec, Publish, QoS, Request};
 use rustc_hash::FxHashMap;
 
-use crate::actors::messages::Reply;
+use crate::actors::messages::{AckToken, Reply};
 use crate::error::{Error, Result};
 
 /// rumqttc's in-flight limit, which is also the length of its packet-id cycle.
@@ -34,9 +27,6 @@ pub const WINDOW: usize = INFLIGHT as usize - 1;
 
 /// Most QoS 2 publishes whose exchange is incomplete at once.
 pub const QOS2_WINDOW: usize = 16;
-
-/// Most publishes in rumqttc's request channel, not yet written, at once.
-pub const QUEUE_DEPTH: usize = 32;
 
 /// A QoS 1 or 2 publish past the link: whether it is QoS 2, and who waits for its completion.
 #[derive(Debug)]
@@ -65,9 +55,11 @@ pub struct Outgoing {
     pub held: VecDeque<Held>,
     /// Whether a connection is up; while it is down publishes stay held.
     connected: bool,
-    /// Publishes handed to rumqttc and not written yet (a count that errs low, never high:
-    /// a resend after a reconnect is written once more than it was handed over).
-    queued: usize,
+    /// Acknowledgements of received messages to write, in order (those rumqttc does not
+    /// write by itself as it reads).
+    pub acks: VecDeque<AckToken>,
+    /// Subscription changes and DISCONNECT to write, in order.
+    pub requests: VecDeque<Request>,
     /// The packet id rumqttc assigned last.
     last_pkid: u16,
     /// QoS 1 and 2 publishes rumqttc has but has not numbered yet, oldest first.
@@ -81,10 +73,6 @@ pub struct Outgoing {
     /// Outcomes of completed publishes for those who wait for them, sent by the connection
     /// actor once its counters are up to date.
     pub completed: Vec<(Reply<()>, Result<()>)>,
-    /// Acknowledgements of received messages handed to rumqttc (its channel or `pending`)
-    /// and not written yet. A lost connection drops them all: rumqttc's `clean` drops the
-    /// PUBACKs of its channel, the driver the rest.
-    pub acks_queued: usize,
 }
 
 fn numbered(p: &Publish) -> bool {
@@ -104,9 +92,6 @@ impl Outgoing {
     /// The oldest held publish, if it may be handed to rumqttc now.
     pub fn ready(&self) -> Option<&Publish> {
         let p = &self.held.front().filter(|_| self.connected)?.publish;
-        if self.queued >= QUEUE_DEPTH {
-            return None;
-        }
         if numbered(p) && (self.in_flight() >= WINDOW || self.in_use(self.next_pkid())) {
             return None;
         }
@@ -116,14 +101,22 @@ impl Outgoing {
         Some(p)
     }
 
-    /// Records that rumqttc took a publish of this QoS into its queue; `confirm` hears of its
-    /// completion (at once for QoS 0).
+    /// Takes the oldest held publish if it may be handed to rumqttc now, and records it as
+    /// handed over.
+    pub fn take_ready(&mut self) -> Option<Publish> {
+        let qos = self.ready()?.qos;
+        let Held { publish, confirm } = self.held.pop_front()?;
+        self.handed_over(qos, confirm);
+        Some(publish)
+    }
+
+    /// Records that rumqttc took a publish of this QoS; `confirm` hears of its completion (at
+    /// once for QoS 0).
     pub fn handed_over(&mut self, qos: QoS, confirm: Option<Reply<()>>) {
         let entry = Entry {
             qos2: qos == QoS::ExactlyOnce,
             confirm,
         };
-        self.queued += 1;
         if qos == QoS::AtMostOnce {
             return entry.complete(&mut self.completed);
         }
@@ -135,7 +128,6 @@ impl Outgoing {
 
     /// A PUBLISH went out with this packet id (0 for QoS 0).
     pub fn sent(&mut self, pkid: u16) {
-        self.queued = self.queued.saturating_sub(1);
         // A resend after a reconnect keeps its number; a first send takes the next one.
         if pkid != 0 && !self.in_use(pkid) {
             if let Some(entry) = self.unnumbered.pop_front() {
@@ -189,9 +181,13 @@ impl Outgoing {
         }
     }
 
-    /// Publishes handed to rumqttc and not written yet (never more than there are).
-    pub fn queued(&self) -> usize {
-        self.queued
+    /// The next acknowledgement to write, as rumqttc's request.
+    pub fn next_ack(&mut self) -> Option<Request> {
+        let token = self.acks.pop_front()?;
+        Some(match token.qos {
+            crate::options::QoS::ExactlyOnce => Request::PubRec(PubRec::new(token.pkid)),
+            _ => Request::PubAck(PubAck::new(token.pkid)),
+        })
     }
 
     /// QoS 1 and 2 publishes handed to rumqttc and not complete yet.
@@ -219,7 +215,6 @@ impl Outgoing {
     /// queued comes back to the driver to be sent again.
     pub fn disconnected(&mut self) {
         self.connected = false;
-        self.queued = 0;
     }
 
     pub fn reconnected(&mut self, session_present: bool, renumbered: &[Publish]) {
@@ -250,15 +245,9 @@ mod tests {
         Publish::new("t", qos, b"x".to_vec())
     }
 
-    /// Hands over every ready publish, as the link does, and returns how many.
+    /// Hands over every ready publish, as the driver does, and returns how many.
     fn pump(o: &mut Outgoing) -> usize {
-        let mut n = 0;
-        while let Some(qos) = o.ready().map(|p| p.qos) {
-            let held = o.held.pop_front().unwrap();
-            o.handed_over(qos, held.confirm);
-            n += 1;
-        }
-        n
+        std::iter::from_fn(|| o.take_ready()).count()
     }
 
     fn hold(o: &mut Outgoing, qos: QoS) {
@@ -299,17 +288,6 @@ mod tests {
         assert_eq!(pump(&mut o), 0, "PUBREC does not end a QoS 2 exchange");
         o.pubcomp(1);
         assert_eq!(pump(&mut o), 2);
-    }
-
-    #[test]
-    fn rumqttc_s_queue_stays_shallow() {
-        let mut o = connected();
-        for _ in 0..QUEUE_DEPTH + 1 {
-            hold(&mut o, QoS::AtMostOnce);
-        }
-        assert_eq!(pump(&mut o), QUEUE_DEPTH);
-        o.sent(0);
-        assert_eq!(pump(&mut o), 1);
     }
 
     #[test]

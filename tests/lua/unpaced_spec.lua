@@ -1,0 +1,69 @@
+-- The loops users write first: publish as fast as the client takes the messages and read back
+-- what has arrived after each publish; read more slowly than messages arrive, but keep
+-- reading. With the default options the client loses nothing in either: it reads from the
+-- network only while the mailbox has room for what a read brings, so a backlog waits in the
+-- broker, held back by TCP, instead of overflowing the mailbox (guarantees.md, "Slow
+-- consumers"). Only a script that leaves its mailbox full has QoS 0 messages dropped
+-- (slow_consumer_spec.lua).
+local mqtt = require("mqtt")
+local socket = require("socket")
+local Broker = require("support.broker")
+
+local PAYLOAD = string.rep("x", 64)
+
+describe("a script that reads as fast as it publishes", function()
+    local broker = Broker.per_suite()
+
+    -- The loop as a new user writes it: subscribe to `<prefix>/#`, publish n messages to
+    -- `<prefix>/t` in a tight loop taking after each whatever has arrived (receive(0)),
+    -- then receive the rest. Returns how many came back and how many the client dropped.
+    local function unpaced(prefix, qos, n)
+        local client = mqtt.connect("127.0.0.1", broker:options())
+        client:subscribe(prefix .. "/#", qos)
+        local received = 0
+        for _ = 1, n do
+            client:publish(prefix .. "/t", PAYLOAD, { qos = qos })
+            if client:receive(0) then
+                received = received + 1
+            end
+        end
+        while received < n and client:receive(10) do
+            received = received + 1
+        end
+        local dropped = client:stats().dropped
+        client:disconnect()
+        return received, dropped
+    end
+
+    for _, case in ipairs({ { qos = 0, n = 100000 }, { qos = 1, n = 20000 }, { qos = 2, n = 5000 } }) do
+        it(("gets all %d of its messages back at QoS %d with the default options"):format(case.n, case.qos),
+            function()
+                local received, dropped = unpaced("unpaced/" .. case.qos, case.qos, case.n)
+                assert.are.equal(case.n, received)
+                assert.are.equal(0, dropped)
+            end)
+    end
+
+    it("loses nothing while it reads more slowly than messages arrive", function()
+        local producer = mqtt.connect("127.0.0.1", broker:options())
+        local consumer = mqtt.connect("127.0.0.1", broker:options())
+        consumer:subscribe("steady/#", 0)
+        -- Five times the mailbox's 100, published before the consumer reads any.
+        local n = 500
+        for i = 1, n do
+            producer:publish("steady/" .. i, PAYLOAD)
+        end
+        local received = 0
+        while received < n and consumer:receive(10) do
+            received = received + 1
+            -- Each message takes the script 2 ms of work: it reads 500 a second, while
+            -- the broker could deliver them all at once.
+            socket.sleep(0.002)
+        end
+        local dropped = consumer:stats().dropped
+        producer:disconnect()
+        consumer:disconnect()
+        assert.are.equal(n, received)
+        assert.are.equal(0, dropped)
+    end)
+end)
