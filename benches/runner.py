@@ -4,7 +4,11 @@ target/bench/results.jsonl, and prints one markdown table of medians with the is
 targets. See docs/performance.md ("The benchmark suite").
 
     python3 benches/runner.py [--quick] [--runs N] [--lua-api receive|listen]
-        [--only W1,W4,...] [--clients lua,async,threaded,paho]
+        [--only W1,W4,...] [--clients lua,async,threaded,paho] [--baseline DIR]
+
+--baseline DIR adds a client, "Lua (baseline)": the same Lua programs loading the module
+from DIR/target/lua (another checkout, its library built and laid out as bench.sh does),
+run in turn with the others, for an A/B of two versions in one run.
 """
 
 import argparse
@@ -25,7 +29,7 @@ BROKER_CPU = "0"
 BROKER_CONF = ["max_queued_messages 0", "max_inflight_messages 0", "sys_interval 0"]
 CLIENTS = ["lua", "async", "threaded", "paho"]
 TITLES = {"lua": "Lua (copper-mqtt)", "async": "rumqttc async", "threaded": "rumqttc threaded",
-          "paho": "Paho Python"}
+          "paho": "Paho Python", "baseline": "Lua (baseline)"}
 PROCESS_TIMEOUT = 300
 
 
@@ -90,7 +94,7 @@ def w5_plan(path_filters, path_topics, filters, messages, seed=6):
 
 def command(client, mode, args):
     """The command line of one client process; `mode` as the programs name it."""
-    if client == "lua":
+    if client in ("lua", "baseline"):
         return ["lua5.4", "benches/lua_bench.lua", "--mode", mode] + args
     if client == "paho":
         # Debian's python3-paho-mqtt lives in the system Python, whatever python3 is first.
@@ -139,7 +143,8 @@ def run_one(client, w, port, files, lua_api, env):
     common = ["--port", str(port), "--workload", w["name"], "--qos", str(w["qos"])]
     if w["n"]:
         common += ["--n", str(w["n"])]
-    if client == "lua" and w["mode"] in ("roundtrip", "subscriber", "pair"):
+    lua = client in ("lua", "baseline")
+    if lua and w["mode"] in ("roundtrip", "subscriber", "pair"):
         common += ["--api", lua_api]
     if w["mode"] == "pair":
         return list(run_pair(client, w, common, env))
@@ -149,8 +154,8 @@ def run_one(client, w, port, files, lua_api, env):
         if mode == "routing":
             common += ["--topics", files["topics"]]
             # Only the Lua client routes; the others receive the same messages unrouted.
-            mode = "routing" if client == "lua" else "roundtrip"
-            if client == "lua" and "handlers" in w:
+            mode = "routing" if lua else "roundtrip"
+            if lua and "handlers" in w:
                 common += ["--handlers", w["handlers"]]
     else:
         common += ["--topic", f"bench/{w['name'].split()[0].lower()}/{client}"]
@@ -247,7 +252,7 @@ def cpu_table(ws, results, clients):
 
 def table(ws, results, clients):
     head = ["workload"] + [TITLES[c] for c in clients]
-    ratios = [c for c in ("async", "threaded") if "lua" in clients and c in clients]
+    ratios = [c for c in ("async", "threaded", "baseline") if "lua" in clients and c in clients]
     head += [f"Lua ÷ {TITLES[c]}" for c in ratios]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for w in ws:
@@ -355,9 +360,10 @@ def main():
     p.add_argument("--lua-api", default="receive", choices=["receive", "listen"])
     p.add_argument("--only", help="comma-separated workload names or prefixes (W1,W4,...)")
     p.add_argument("--clients", default=",".join(CLIENTS))
+    p.add_argument("--baseline", help="another checkout whose target/lua the baseline loads")
     a = p.parse_args()
     runs = a.runs or (1 if a.quick else 3)
-    clients = a.clients.split(",")
+    clients = a.clients.split(",") + (["baseline"] if a.baseline else [])
     ws = workloads(a.quick)
     if a.only:
         ws = [w for w in ws if any(w["name"].startswith(o) for o in a.only.split(","))]
@@ -368,6 +374,11 @@ def main():
     with open(files["one"], "w") as fh:
         fh.write("site/#\n")
     env = dict(os.environ, LUA_PATH="./target/lua/?/init.lua;;", LUA_CPATH="./target/lua/?.so;;")
+    envs = {c: env for c in clients}
+    if a.baseline:
+        lua_dir = os.path.join(os.path.abspath(a.baseline), "target", "lua")
+        envs["baseline"] = dict(os.environ, LUA_PATH=f"{lua_dir}/?/init.lua;;",
+                                LUA_CPATH=f"{lua_dir}/?.so;;")
     port, broker_dir = start_broker()
     results, failures = {}, []
     started = time.time()
@@ -376,17 +387,19 @@ def main():
             for run in range(runs):
                 for w in ws:
                     for client in clients:
-                        if w.get("only", client) != client:
+                        if w.get("only", client) not in (client, "lua" if client == "baseline" else None):
                             continue
                         print(f"run {run + 1}/{runs}: {w['name']} {client}", file=sys.stderr)
                         try:
-                            lines = run_one(client, w, port, files, a.lua_api, env)
+                            lines = run_one(client, w, port, files, a.lua_api, envs[client])
                         except (RuntimeError, subprocess.TimeoutExpired) as e:
                             failures.append(f"{w['name']} {client}: {e}")
                             continue
                         results.setdefault((w["name"], client), []).append(lines[0])
                         for role, line in zip(("measured", "publisher"), lines):
                             line.update(run=run + 1, role=role, placement=w.get("cpu"))
+                            if client == "baseline":
+                                line["client"] = client
                             log.write(json.dumps(line) + "\n")
     finally:
         subprocess.run(["bash", "tests/support/broker.sh", "stop", broker_dir], cwd=ROOT)

@@ -4,7 +4,9 @@
 # Prints one markdown table of medians and the targets; every run's JSON line goes to
 # target/bench/results.jsonl. See docs/performance.md.
 # Usage: scripts/bench.sh [--quick] [--runs N] [--lua-api receive|listen] [--only W1,W4,...]
-#                         [--clients lua,async,threaded,paho]
+#                         [--clients lua,async,threaded,paho] [--baseline DIR]
+# --baseline DIR: an A/B in one run; DIR is another checkout whose library this script has
+# built and laid out (run `scripts/bench.sh --quick --only W1` there once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

@@ -305,6 +305,10 @@ impl SendQueue {
     /// Lets publishes take places beyond the limit (while the link waits for the Lua side
     /// to read), or no longer. Wakes a publisher waiting for a place.
     pub fn set_overflow(&self, on: bool) {
+        // A load first: the link calls this every turn, and nearly always changes nothing.
+        if self.overflow.load(Ordering::Relaxed) == on {
+            return;
+        }
         if self.overflow.swap(on, Ordering::SeqCst) != on
             && on
             && self.waiting.load(Ordering::SeqCst)

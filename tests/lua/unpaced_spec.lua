@@ -11,7 +11,7 @@ local Broker = require("support.broker")
 
 local PAYLOAD = string.rep("x", 64)
 
-describe("a script that reads as fast as it publishes", function()
+describe("a script that reads, however fast it publishes or slowly it reads,", function()
     local broker = Broker.per_suite()
 
     -- The loop as a new user writes it: subscribe to `<prefix>/#`, publish n messages to
@@ -65,5 +65,27 @@ describe("a script that reads as fast as it publishes", function()
         consumer:disconnect()
         assert.are.equal(n, received)
         assert.are.equal(0, dropped)
+    end)
+
+    it("keeps its connection while it reads slowly for longer than a keep-alive", function()
+        local producer = mqtt.connect("127.0.0.1", broker:options())
+        local consumer = mqtt.connect("127.0.0.1", broker:options({ keep_alive = 1 }))
+        consumer:subscribe("patient/#", 0)
+        for i = 1, 200 do
+            producer:publish("patient/" .. i, PAYLOAD)
+        end
+        -- 40 ms of work a message: the 64 the client takes ahead last 2.6 s, while the
+        -- mailbox stays full and the client reads nothing from the network; pings are due
+        -- every second meanwhile.
+        for i = 1, 100 do
+            local msg = consumer:receive(10)
+            assert.are.equal("patient/" .. i, msg and msg.topic)
+            socket.sleep(0.04)
+        end
+        local stats = consumer:stats()
+        producer:disconnect()
+        consumer:disconnect()
+        assert.are.equal(0, stats.reconnects)
+        assert.are.equal(0, stats.dropped)
     end)
 end)

@@ -162,6 +162,12 @@ impl Driver {
             }
             Woke::PingDue => {
                 reset(&mut self.wire.ping, Instant::now() + self.keep_alive);
+                if reading != Reading::Read {
+                    // The last ping's answer may wait unread behind the messages the script
+                    // has not made room for: the broker still gets a ping every keep-alive
+                    // (rumqttc refuses one while an answer is due).
+                    self.eventloop.state.await_pingresp = false;
+                }
                 self.write(Request::PingReq(PingReq)).await?;
                 self.flush().await
             }
