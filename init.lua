@@ -6,18 +6,36 @@
 
 local native = require("copper_mqtt")
 
+-- Locals, read on every publish and receive: cheaper than looking globals up.
+local error, next, rawget, type = error, next, rawget, type
+
 local mqtt = {
     QoS = native.QoS,
     version = native.version,
 }
 
+-- The value a native call returned, or its error raised at the script's line: `depth`
+-- functions of this file stand between the script and the call (1: the function the script
+-- called). A native call fails with nil (or the value it found) and "mqtt.<call>: <reason>".
+local function checked(depth, value, err)
+    if err ~= nil then
+        error(err, depth + 2)
+    end
+    return value
+end
+
+-- A received message's table, from the values a native read returns: `topic, payload, qos,
+-- retain, dup, subscription, route`. `route` is the id of the subscription that claimed it,
+-- whose filter `filters` holds; then `subscription` is nil.
+local function message(filters, topic, payload, qos, retain, dup, sub, route)
+    return { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
+             subscription = sub or filters[route] }
+end
+
 --- Configures the library's log: `{ level = "info", format = "pretty" | "json", file = path }`.
 -- By default warnings and errors go to stderr; `MQTT_LOG` (an EnvFilter) sets the start level.
 function mqtt.log(options)
-    local ok, err = native.log(options)
-    if not ok then
-        error(err, 2)
-    end
+    checked(1, native.log(options))
 end
 
 local Client = {}
@@ -28,11 +46,7 @@ Client.__name = "mqtt.Client"
 mqtt.topic = {
     --- Whether `filter` matches `topic`; raises on an invalid filter or topic.
     matches = function(filter, topic)
-        local matched, err = native.topic.matches(filter, topic)
-        if err then
-            error(err, 2)
-        end
-        return matched
+        return checked(1, native.topic.matches(filter, topic))
     end,
     --- `true`, or `false` and the reason.
     valid_filter = native.topic.valid_filter,
@@ -70,10 +84,7 @@ function Router:add(filter, value)
         self._last = self._last + 1
         id = self._last
     end
-    local added, err = r:add(filter, id)
-    if err then
-        error(err, 2)
-    end
+    local added = checked(1, r:add(filter, id))
     if added then
         self._ids[value], self._values[id] = id, value
         self._uses[id] = (self._uses[id] or 0) + 1
@@ -85,10 +96,7 @@ end
 function Router:remove(filter, value)
     local r = router_of(self, "remove")
     local id = value ~= nil and value == value and self._ids[value] or 0
-    local removed, err = r:remove(filter, id)
-    if err then
-        error(err, 2)
-    end
+    local removed = checked(1, r:remove(filter, id))
     if removed then
         self._uses[id] = self._uses[id] - 1
         if self._uses[id] == 0 then
@@ -100,10 +108,7 @@ end
 
 --- The values whose filters match `topic`, each once.
 function Router:match(topic)
-    local ids, err = router_of(self, "match"):match(topic)
-    if not ids then
-        error(err, 2)
-    end
+    local ids = checked(1, router_of(self, "match"):match(topic))
     local values, seen = {}, {}
     for _, id in ipairs(ids) do
         if not seen[id] then
@@ -114,20 +119,19 @@ function Router:match(topic)
     return values
 end
 
+-- Raises, at the script's line, that `call` was not made on a Client.
+local function not_a_client(call)
+    error(("mqtt.%s: expected a Client as self (call it as client:%s(...))"):format(call, call), 4)
+end
+
+-- The native client of `self`, a Client; raises at the script's line when it is not one.
 local function native_of(self, call)
-    local c = type(self) == "table" and rawget(self, "_c")
-    if not c then
-        error(("mqtt.%s: expected a Client as self (call it as client:%s(...))"):format(call, call), 3)
-    end
-    return c
+    return type(self) == "table" and rawget(self, "_c") or not_a_client(call)
 end
 
 --- Connects to a broker; returns after its CONNACK, or raises why it could not.
 function mqtt.connect(host, options)
-    local c, err = native.connect(host, options)
-    if not c then
-        error(err, 2)
-    end
+    local c = checked(1, native.connect(host, options))
     -- `_handlers` maps subscription ids to their handler functions, `_filters` to their
     -- filters (a message a subscription claimed comes without its filter: it is found here).
     return setmetatable({ _c = c, _handlers = {}, _filters = {} }, Client)
@@ -184,7 +188,8 @@ end
 local PUBLISH_OPTIONS = { qos = true, retain = true, wait = true }
 
 function Client:publish(topic, payload, options)
-    local c = native_of(self, "publish")
+    -- `native_of`, inlined: publish is the hottest call.
+    local c = type(self) == "table" and rawget(self, "_c") or not_a_client("publish")
     local qos, retain, wait
     if options ~= nil then
         -- Read here, on every publish: a table read in Lua costs less than through the
@@ -200,9 +205,9 @@ function Client:publish(topic, payload, options)
         end
         qos, retain, wait = options.qos, options.retain, options.wait
     end
-    local ok, err = c:publish(topic, payload, qos, retain, wait)
-    if not ok then
-        error(err, 2)
+    local _, err = c:publish(topic, payload, qos, retain, wait)
+    if err then
+        checked(1, nil, err)
     end
 end
 
@@ -213,20 +218,14 @@ function Client:subscribe(filter, qos_or_opts, handler)
     if handler ~= nil and type(handler) ~= "function" then
         error(("mqtt.subscribe: bad argument #3 'handler': expected a function, got %s"):format(type(handler)), 2)
     end
-    local r, err = c:subscribe(filter, qos_of("subscribe", qos_or_opts), handler ~= nil)
-    if not r then
-        error(err, 2)
-    end
+    local r = checked(1, c:subscribe(filter, qos_of("subscribe", qos_or_opts), handler ~= nil))
     return subscription(self, filter, r[1], r[2], handler)
 end
 
 --- Subscribes to `{ {filter, qos [, handler]}, ... }` in one SUBSCRIBE packet; returns the
 -- Subscriptions in order, or raises naming every filter the broker refused.
 function Client:subscribe_many(list)
-    local r, err = native_of(self, "subscribe_many"):subscribe_many(list)
-    if not r then
-        error(err, 2)
-    end
+    local r = checked(1, native_of(self, "subscribe_many"):subscribe_many(list))
     -- r holds the granted QoS (false: refused) and the subscription id of each entry, in
     -- turn. The granted ones are subscribed even when others were refused (then `r.refused`
     -- names those): their handlers must run.
@@ -237,19 +236,14 @@ function Client:subscribe_many(list)
             subs[#subs + 1] = subscription(self, entry[1], qos, r[2 * i], entry[3])
         end
     end
-    if r.refused then
-        error(r.refused, 2)
-    end
+    checked(1, nil, r.refused)
     return subs
 end
 
 --- Waits until everything published so far is acknowledged (up to `timeout` seconds,
 -- the client's timeout by default).
 function Client:flush(timeout)
-    local ok, err = native_of(self, "flush"):flush(timeout)
-    if not ok then
-        error(err, 2)
-    end
+    checked(1, native_of(self, "flush"):flush(timeout))
 end
 
 -- Every subscription to `filter` has ended: no handler of it runs any more, and reading
@@ -264,16 +258,9 @@ local function ended(client, filter)
 end
 
 function Client:unsubscribe(filter)
-    local ok, err = native_of(self, "unsubscribe"):unsubscribe(filter)
-    if not ok then
-        error(err, 2)
-    end
+    checked(1, native_of(self, "unsubscribe"):unsubscribe(filter))
     ended(self, filter)
 end
-
--- The native side returns a message as `topic, payload, qos, retain, dup, subscription,
--- route` (`route`: the id of the subscription that claimed it, whose filter `filters` holds:
--- then `subscription` is nil); the table is built here.
 
 -- An error of the native call `native` (its message starts `mqtt.<native>:`), named for the
 -- call the script made instead.
@@ -282,7 +269,7 @@ local function renamed(err, native, call)
 end
 
 -- The next message of the lanes `which` names and its route, or nil after `timeout`;
--- raises at `level`, naming `call`. The native side waits in short slices so that Ctrl-C
+-- raises `level` functions above the script (see `checked`), naming `call`. The native side waits in short slices so that Ctrl-C
 -- can interrupt.
 local function receive(c, timeout, which, level, filters, call)
     local topic, payload, qos, retain, dup, sub, route = c:receive_slice(timeout, which)
@@ -291,12 +278,11 @@ local function receive(c, timeout, which, level, filters, call)
     end
     if topic == nil then
         if payload ~= nil then
-            error(renamed(payload, "receive", call), level + 1)
+            checked(level, nil, renamed(payload, "receive", call))
         end
         return nil
     end
-    return { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
-             subscription = sub or filters[route] }, route
+    return message(filters, topic, payload, qos, retain, dup, sub, route), route
 end
 
 -- Calls `fn(msg)` for each message of `which` until it returns false or the client closes
@@ -312,8 +298,7 @@ local function listen(client, c, fn, which, call)
         end
         local topic, payload, qos, retain, dup, sub, route = c:receive_slice(nil, which)
         if topic then
-            local msg = { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
-                          subscription = sub or filters[route] }
+            local msg = message(filters, topic, payload, qos, retain, dup, sub, route)
             local handler = route and handlers[route]
             if handler then
                 handler(msg)
@@ -326,7 +311,7 @@ local function listen(client, c, fn, which, call)
             if c:is_closed() then
                 return
             end
-            error(renamed(payload, "receive", call), 3)
+            checked(2, nil, renamed(payload, "receive", call))
         end
     end
 end
@@ -334,7 +319,9 @@ end
 --- The next message no subscription claimed, or nil after `timeout` seconds (no timeout:
 -- wait for one).
 function Client:receive(timeout)
-    return (receive(native_of(self, "receive"), timeout, nil, 2, self._filters, "mqtt.receive"))
+    -- `native_of`, inlined: receive is the hottest call after publish.
+    local c = type(self) == "table" and rawget(self, "_c") or not_a_client("receive")
+    return (receive(c, timeout, nil, 2, self._filters, "mqtt.receive"))
 end
 
 --- Dispatches messages to subscription handlers, and calls `fn(msg)` (if given) for the
@@ -369,14 +356,13 @@ function Client:dispatch(timeout)
         if topic == nil then
             -- A handler may have disconnected the client: what it dispatched still counts.
             if payload ~= nil and not c:is_closed() then
-                error(renamed(payload, "receive", "mqtt.dispatch"), 2)
+                checked(1, nil, renamed(payload, "receive", "mqtt.dispatch"))
             end
             return n
         end
         handler = handlers[id]
         if handler then
-            handler({ topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
-                      subscription = sub or filters[id] })
+            handler(message(filters, topic, payload, qos, retain, dup, sub, id))
             n = n + 1
         end
     end
@@ -402,10 +388,7 @@ local function claimed(sub, call)
             :format(call, sub.filter), 3)
     end
     if not sub._claimed then
-        local ok, err = c:claim(sub._id, sub.filter)
-        if not ok then
-            error(err, 3)
-        end
+        checked(2, c:claim(sub._id, sub.filter))
         sub._claimed = true
     end
     return c
@@ -430,10 +413,8 @@ end
 --- Unsubscribes this subscription's filter.
 function Subscription:unsubscribe()
     check_subscription(self, "unsubscribe", 2)
-    local ok, err = native_of(self._client, "unsubscribe"):unsubscribe(self.filter)
-    if not ok then
-        error(renamed(err, "unsubscribe", "mqtt.subscription.unsubscribe"), 2)
-    end
+    local _, err = native_of(self._client, "unsubscribe"):unsubscribe(self.filter)
+    checked(1, nil, err and renamed(err, "unsubscribe", "mqtt.subscription.unsubscribe"))
     ended(self._client, self.filter)
 end
 
@@ -448,10 +429,7 @@ end
 --- Sends what is queued, says DISCONNECT (so the will is not published) and closes.
 -- Calling it again does nothing.
 function Client:disconnect()
-    local ok, err = native_of(self, "disconnect"):disconnect()
-    if not ok then
-        error(err, 2)
-    end
+    checked(1, native_of(self, "disconnect"):disconnect())
 end
 
 --- Counters: messages_sent, bytes_sent, messages_received, bytes_received, dropped, queued,

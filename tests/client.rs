@@ -117,10 +117,11 @@ fn logged_ids(log: &str, prefix: &str, marker: &str) -> Vec<u32> {
         .collect()
 }
 
-/// While the mailbox has room rumqttc acknowledges QoS 1 and 2 messages as it reads them;
-/// near full, each acknowledgement waits for its message to reach the mailbox. Across the
-/// switches every message arrives, in order, and the broker gets one acknowledgement per
-/// message, in the order it sent them (MQTT 3.1.1 section 4.6).
+/// While the script keeps up rumqttc acknowledges QoS 1 and 2 messages as it reads them;
+/// once the script has stopped reading with its mailbox full (a slow consumer), each
+/// acknowledgement waits for its message to reach the mailbox, so the broker holds the rest
+/// back. Across the switches every message arrives, in order, and the broker gets one
+/// acknowledgement per message, in the order it sent them (MQTT 3.1.1 section 4.6).
 #[test]
 fn acknowledgements_stay_one_per_message_and_in_order_as_the_mailbox_fills_and_drains() {
     for (qos, ack) in [(QoS::AtLeastOnce, "PUBACK"), (QoS::ExactlyOnce, "PUBREC")] {

@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use rumqttc::{ConnectionError, EventLoop, PingReq, Request, StateError};
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
@@ -26,6 +27,10 @@ pub const READ_MAX: usize = 10;
 
 /// Most publishes written in one turn, so that a long burst does not put off reading.
 const WRITE_MAX: usize = 64;
+
+/// Most events one turn reads, in reads that find data waiting: each turn costs the actors a
+/// batch, so a turn reads on while the socket has more and the mailbox has room.
+const EVENTS_MAX: usize = 64;
 
 /// How long the Lua side may read nothing while the link waits for room to read, before the
 /// link takes the script for a slow consumer and reads anyway.
@@ -70,6 +75,9 @@ pub struct Wire {
     /// Whether the Lua side is a slow consumer: it read nothing for [`SLOW_CONSUMER_AFTER`]
     /// while the mailbox lacked room for a read, and has not made that room since.
     pub slow: bool,
+    /// Whether the network's write buffer may hold what a read wrote (rumqttc's
+    /// acknowledgements): the next turn flushes it with what it writes itself.
+    unflushed: bool,
 }
 
 impl Wire {
@@ -83,6 +91,7 @@ impl Wire {
             waiting_since: None,
             idle_since: (Instant::now(), 0),
             slow: false,
+            unflushed: false,
         }
     }
 
@@ -92,6 +101,7 @@ impl Wire {
         self.watching = false;
         self.waiting_since = None;
         self.slow = false;
+        self.unflushed = false;
     }
 
     /// A ping went out: it must be answered within `patience` of reading.
@@ -157,8 +167,13 @@ impl Driver {
         match woke {
             Woke::Read(read) => {
                 read.map_err(state_error)?;
-                // rumqttc wrote the acknowledgements of what it read, if they were its to write.
-                self.flush().await
+                self.read_on()?;
+                // rumqttc wrote the acknowledgements of what it read, if they were its to
+                // write: they go out at the start of the next turn, which follows at once,
+                // together with what the read made ready (publishes a PUBACK or PUBCOMP let
+                // through).
+                self.wire.unflushed = true;
+                Ok(())
             }
             Woke::PingDue => {
                 reset(&mut self.wire.ping, Instant::now() + self.keep_alive);
@@ -187,6 +202,28 @@ impl Driver {
                 Ok(())
             }
             Woke::Room | Woke::Write => Ok(()),
+        }
+    }
+
+    /// Reads what is already waiting in the socket, without waiting for more, while the turn
+    /// has read fewer than [`EVENTS_MAX`] events and the mailbox has room for another read
+    /// beyond them (each event counted as a message, which errs on the safe side).
+    fn read_on(&mut self) -> Result<(), String> {
+        let room = READ_MAX.min(self.mailbox.capacity());
+        loop {
+            let EventLoop { network, state, .. } = &mut self.eventloop;
+            let read = state.events.len();
+            if read >= EVENTS_MAX || (!self.wire.slow && !self.mailbox.has_room(room + read)) {
+                return Ok(());
+            }
+            let network = network.as_mut().ok_or("not connected")?;
+            // Pending only at its first await, before it takes anything from the socket:
+            // the write buffer it feeds acknowledgements to is flushed every turn, so it
+            // never waits to write.
+            match network.readb(state).now_or_never() {
+                Some(read) => read.map_err(state_error)?,
+                None => return Ok(()),
+            }
         }
     }
 
@@ -228,7 +265,7 @@ impl Driver {
     /// Writes what waits, in this order: what a reconnect carried over, acknowledgements
     /// asked of the router, subscription changes, publishes that may go (at most
     /// [`WRITE_MAX`]), then DISCONNECT once no publish before it is ready; then flushes
-    /// once. Returns whether more publishes are ready.
+    /// once, with what the last read wrote. Returns whether more publishes are ready.
     async fn write_ready(&mut self) -> Result<bool, String> {
         let mut wrote = false;
         while let Some(request) = self.eventloop.pending.pop_front() {
@@ -283,7 +320,7 @@ impl Driver {
                 wrote = true;
             }
         }
-        if wrote {
+        if wrote || self.wire.unflushed {
             self.flush().await?;
         }
         Ok(more)
@@ -305,6 +342,7 @@ impl Driver {
 
     /// Sends what the network's write buffer holds, within the connection timeout.
     async fn flush(&mut self) -> Result<(), String> {
+        self.wire.unflushed = false;
         let bound = Duration::from_secs(self.eventloop.network_options.connection_timeout());
         let network = self.eventloop.network.as_mut().ok_or("not connected")?;
         match tokio::time::timeout(bound, network.flush()).await {
