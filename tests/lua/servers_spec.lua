@@ -97,7 +97,7 @@ describe("connect strings and failover", function()
 
     it("refuses bad connect strings with the reason", function()
         for _, case in ipairs({
-            { "mqtt://[::1", "closing" },
+            { "mqtt://[::1", "invalid IPv6 address" },
             { "gopher://h", "unknown scheme" },
             { "mqtt://h:99999", "bad port" },
             { "mqtt://h/path", "only for ws://" },
