@@ -250,7 +250,7 @@ impl ClientHandle {
     pub fn claim(&self, id: SubscriptionId, filter: &TopicFilter) {
         self.release_collected();
         self.put_back();
-        self.mailbox.claim(id, filter, Claim::Handle);
+        self.mailbox.claim(id, filter, Claim::Own);
     }
 
     /// The read handle of subscription `id` to `filter` is gone (Lua collected it): at the

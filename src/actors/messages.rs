@@ -27,7 +27,7 @@ pub struct Message {
     /// message's `route` names its subscription, whose filter the Lua side holds).
     pub subscription: Option<Arc<str>>,
     /// The subscription that claimed it, if one did.
-    pub route: Option<SubscriptionId>,
+    pub claimed_by: Option<SubscriptionId>,
     /// Every subscription that claimed it, when more than one did and a read handle was
     /// among them (each got its own copy).
     pub claimants: Option<Arc<[SubscriptionId]>>,

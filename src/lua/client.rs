@@ -58,7 +58,7 @@ impl LuaClient {
         let claim = handler
             .as_boolean()
             .unwrap_or(false)
-            .then_some(Claim::Handler);
+            .then_some(Claim::Handlers);
         let mut outcome = self.handle.subscribe_many(vec![(filter, qos, claim)])?;
         granted(outcome.pop())
     }

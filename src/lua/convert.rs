@@ -187,7 +187,7 @@ pub fn subscription_list(v: &Value) -> Result<Vec<(TopicFilter, QoS, Option<Clai
         let qos = qos_arg(&t.raw_get(2).map_err(lua_error)?, 2)?;
         let claim = match t.raw_get(3).map_err(lua_error)? {
             Value::Nil => None,
-            Value::Function(_) => Some(Claim::Handler),
+            Value::Function(_) => Some(Claim::Handlers),
             other => {
                 return Err(bad_arg(
                     1,

@@ -17,7 +17,7 @@ pub type Values = (Value, Value, Value, Value, Value, Value, Value);
 /// # Errors
 /// Only when Lua cannot allocate.
 pub fn values(lua: &Lua, m: Message) -> mlua::Result<Values> {
-    let subscription = match (m.route, m.subscription) {
+    let subscription = match (m.claimed_by, m.subscription) {
         (None, Some(filter)) => Value::String(lua.create_string(&*filter)?),
         _ => Value::Nil,
     };
@@ -28,7 +28,8 @@ pub fn values(lua: &Lua, m: Message) -> mlua::Result<Values> {
         Value::Boolean(m.retain),
         Value::Boolean(m.dup),
         subscription,
-        m.route.map_or(Value::Nil, |id| Value::Integer(id as i64)),
+        m.claimed_by
+            .map_or(Value::Nil, |id| Value::Integer(id as i64)),
     ))
 }
 

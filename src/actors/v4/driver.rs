@@ -628,7 +628,7 @@ impl Driver {
                 retain: p.retain,
                 dup: p.dup,
                 subscription: None,
-                route: None,
+                claimed_by: None,
                 claimants: None,
             },
             ack,
