@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use mlua::{Lua, UserData, UserDataMethods, Value};
 
-use super::convert::{self, guard, lua_error};
+use super::errors::{guard, lua_error};
 use super::message;
+use super::{args, tables};
 use crate::actors::{Claim, ClientHandle, Lane, Stats, Subscribed};
 use crate::error::Error;
 use crate::error::Result;
@@ -28,7 +29,7 @@ impl LuaClient {
     /// # Errors
     /// Bad arguments, or why the broker could not be reached or refused us.
     pub fn connect(lua: &Lua, host: &Value, opts: &Value) -> Result<Self> {
-        let opts = convert::connect_options(lua, host, opts)?;
+        let opts = tables::connect_options(lua, host, opts)?;
         Ok(Self {
             handle: ClientHandle::connect(opts)?,
         })
@@ -43,18 +44,18 @@ impl LuaClient {
         payload: &Value,
         opts: [&Value; 3],
     ) -> Result<bool> {
-        let topic = convert::topic(topic, 1)?;
-        let payload = convert::payload(lua, payload, 2)?;
+        let topic = args::topic(topic, 1)?;
+        let payload = args::payload(lua, payload, 2)?;
         let [qos, retain, wait] = opts;
-        let opts = convert::publish_options(qos, retain, wait)?;
+        let opts = args::publish_options(qos, retain, wait)?;
         self.handle.publish(topic, payload, opts)?;
         Ok(true)
     }
 
     /// `subscribe(filter, qos, has_handler)`: `{ granted QoS, subscription id }`.
     fn subscribe(&self, filter: &Value, qos: &Value, handler: &Value) -> Result<[i64; 2]> {
-        let filter = convert::filter(filter, 1)?;
-        let qos = convert::qos_arg(qos, 2)?;
+        let filter = args::filter(filter, 1)?;
+        let qos = args::qos_arg(qos, 2)?;
         let claim = handler
             .as_boolean()
             .unwrap_or(false)
@@ -68,7 +69,7 @@ impl LuaClient {
     /// filter's QoS is `false`, and then `refused` holds the error naming every refused
     /// filter (the granted ones are subscribed all the same).
     fn subscribe_many(&self, lua: &Lua, list: &Value) -> Result<mlua::Table> {
-        let requests = convert::subscription_list(list)?;
+        let requests = args::subscription_list(list)?;
         let outcome = self.handle.subscribe_many(requests)?;
         let t = lua
             .create_table_with_capacity(2 * outcome.len(), 1)
@@ -94,27 +95,27 @@ impl LuaClient {
     }
 
     fn claim(&self, id: &Value, filter: &Value) -> Result<bool> {
-        let filter = convert::filter(filter, 2)?;
-        self.handle.claim(convert::subscription_id(id)?, &filter);
+        let filter = args::filter(filter, 2)?;
+        self.handle.claim(args::subscription_id(id)?, &filter);
         Ok(true)
     }
 
     /// `release(id, filter)`: Lua has collected the read handle of subscription `id`.
     fn release(&self, id: &Value, filter: &Value) -> Result<()> {
-        let filter = convert::filter(filter, 2)?;
+        let filter = args::filter(filter, 2)?;
         self.handle
-            .release(convert::subscription_id(id)?, Arc::from(filter.as_str()));
+            .release(args::subscription_id(id)?, Arc::from(filter.as_str()));
         Ok(())
     }
 
     fn flush(&self, timeout: &Value) -> Result<bool> {
-        let timeout = convert::wait_arg(timeout, 1)?.unwrap_or(self.handle.timeout());
+        let timeout = args::wait_arg(timeout, 1)?.unwrap_or(self.handle.timeout());
         self.handle.flush(timeout)?;
         Ok(true)
     }
 
     fn unsubscribe(&self, filter: &Value) -> Result<bool> {
-        self.handle.unsubscribe(convert::filter(filter, 1)?)?;
+        self.handle.unsubscribe(args::filter(filter, 1)?)?;
         Ok(true)
     }
 
@@ -123,7 +124,7 @@ impl LuaClient {
     /// message's fields (see [`message::values`]); or `false` and the wait still left (`nil`
     /// for no bound) when the slice ended first; or nothing when the wait is over.
     fn receive_slice(&self, lua: &Lua, wait: &Value, which: &Value) -> Result<message::Values> {
-        let wait = convert::wait_arg(wait, 1)?;
+        let wait = args::wait_arg(wait, 1)?;
         let slice = wait.map_or(SLICE, |w| w.min(SLICE));
         let own;
         let lanes: &[Lane] = match which {
@@ -131,7 +132,7 @@ impl LuaClient {
             Value::String(s) if s.as_bytes().as_ref() == b"all" => &[Lane::Client, Lane::Handlers],
             Value::String(s) if s.as_bytes().as_ref() == b"handlers" => &[Lane::Handlers],
             other => {
-                own = [Lane::Own(convert::subscription_id(other)?)];
+                own = [Lane::Own(args::subscription_id(other)?)];
                 &own
             }
         };

@@ -1,9 +1,12 @@
 //! The Lua binding: the module's entry point and the userdata types a script sees.
 
+mod args;
 mod client;
-mod convert;
+mod errors;
+mod fields;
 mod message;
 mod module;
+mod tables;
 mod topic;
 
 pub use client::LuaClient;

@@ -3,7 +3,8 @@
 use mlua::{Lua, Table, Value};
 
 use super::client::LuaClient;
-use super::convert::{self, guard};
+use super::errors::guard;
+use super::tables;
 
 /// Builds the exports: `connect`, `QoS`, `version`, `log`, `topic` and `router`.
 ///
@@ -30,7 +31,7 @@ pub fn copper_mqtt(lua: &Lua) -> mlua::Result<Table> {
         "log",
         lua.create_function(|_, opts: Value| {
             guard("mqtt.log", || {
-                crate::telemetry::configure(&convert::log_options(&opts)?).map(|()| true)
+                crate::telemetry::configure(&tables::log_options(&opts)?).map(|()| true)
             })
         })?,
     )?;

@@ -3,7 +3,8 @@
 
 use mlua::{Lua, Table, UserData, UserDataMethods, Value};
 
-use super::convert::{self, guard};
+use super::args;
+use super::errors::{self, guard};
 use crate::error::Result;
 use crate::topic::{TopicError, TopicFilter, TopicName, TopicTrie};
 
@@ -20,7 +21,7 @@ fn id(v: &Value) -> Result<i64> {
             position: 2,
             name: "id",
             expected: "an integer",
-            got: convert::describe(v),
+            got: errors::describe(v),
         }),
     }
 }
@@ -29,20 +30,18 @@ impl UserData for LuaRouter {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         m.add_method_mut("add", |_, this, (filter, value): (Value, Value)| {
             guard("mqtt.router.add", || {
-                Ok(this.trie.insert(&convert::filter(&filter, 1)?, id(&value)?))
+                Ok(this.trie.insert(&args::filter(&filter, 1)?, id(&value)?))
             })
         });
         m.add_method_mut("remove", |_, this, (filter, value): (Value, Value)| {
             guard("mqtt.router.remove", || {
-                Ok(this
-                    .trie
-                    .remove(&convert::filter(&filter, 1)?, &id(&value)?))
+                Ok(this.trie.remove(&args::filter(&filter, 1)?, &id(&value)?))
             })
         });
         m.add_method("match", |lua, this, topic: Value| {
             guard("mqtt.router.match", || {
-                let topic = convert::topic(&topic, 1)?;
-                let ids = lua.create_table().map_err(convert::lua_error)?;
+                let topic = args::topic(&topic, 1)?;
+                let ids = lua.create_table().map_err(errors::lua_error)?;
                 let mut n = 0;
                 let mut failed = None;
                 this.trie.for_each_match(topic.as_str(), |&id| {
@@ -52,7 +51,7 @@ impl UserData for LuaRouter {
                     }
                 });
                 match failed {
-                    Some(e) => Err(convert::lua_error(e)),
+                    Some(e) => Err(errors::lua_error(e)),
                     None => Ok(ids),
                 }
             })
@@ -68,7 +67,7 @@ fn validity(
     let Value::String(s) = v else {
         return (
             false,
-            Some(format!("expected a string, got {}", convert::describe(v))),
+            Some(format!("expected a string, got {}", errors::describe(v))),
         );
     };
     match check(&s.as_bytes()) {
@@ -87,8 +86,8 @@ pub fn register(lua: &Lua, exports: &Table) -> mlua::Result<()> {
         "matches",
         lua.create_function(|_, (filter, name): (Value, Value)| {
             guard("mqtt.topic.matches", || {
-                let filter = convert::filter(&filter, 1)?;
-                let name = convert::topic(&name, 2)?;
+                let filter = args::filter(&filter, 1)?;
+                let name = args::topic(&name, 2)?;
                 Ok(filter.matches(name.as_str()))
             })
         })?,

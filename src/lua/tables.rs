@@ -1,17 +1,17 @@
-//! Lua values into the client's Rust types, and the one place where an `Error` becomes the
-//! string a script catches: `"<call>: <reason>"`. init.lua raises it at the caller's line.
+//! The option tables of `mqtt.connect` (with its `will`, `reconnect`, `tls` and `servers`)
+//! and of `mqtt.log`, read into the client's Rust types; each failure names the option.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use mlua::{Lua, Value};
 
-use mlua::{Lua, Table, Value};
-
-use crate::actors::Claim;
+use super::args::payload;
+use super::errors::{bad_arg, bad_option, lua_error};
+use super::fields::{bool_option, number_option, option_pairs, text_option};
 use crate::error::{Error, Result};
 use crate::options::{
-    self, expect, quote, ConnectOptions, PublishOptions, QoS, Reconnect, Server, TlsOptions, Will,
+    self, expect, quote, ConnectOptions, QoS, Reconnect, Server, TlsOptions, Will,
 };
 use crate::telemetry::{Format, LogConfig};
-use crate::topic::{TopicFilter, TopicName};
+use crate::topic::TopicName;
 
 /// The option names `mqtt.connect` knows, for the unknown-option message.
 const CONNECT_KEYS: &str = "port, client_id, username, password, keep_alive, clean_session, \
@@ -20,285 +20,6 @@ const RECONNECT_KEYS: &str = "min_delay, max_delay, max_attempts";
 const LOG_KEYS: &str = "level, format, file";
 const TLS_KEYS: &str = "ca_file, cert_file, key_file, server_name, insecure, alpn";
 const WILL_KEYS: &str = "topic, payload, qos, retain";
-
-/// Runs a Lua-facing call: its error, or a panic, comes back as `nil, "<call>: <reason>"`.
-///
-/// # Errors
-/// Never at the Lua level: every failure is the second return value.
-pub fn guard<T>(call: &str, f: impl FnOnce() -> Result<T>) -> mlua::Result<Result<T, String>> {
-    Ok(match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(format!("{call}: {e}")),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
-            Err(format!("{call}: internal error: {what}"))
-        }
-    })
-}
-
-/// A Lua-level failure (allocation, mostly) as a client error.
-pub fn lua_error(e: mlua::Error) -> Error {
-    Error::Internal(e.to_string())
-}
-
-/// How a value is named in messages: numbers and strings by value, others by type.
-pub fn describe(v: &Value) -> String {
-    match v {
-        Value::Integer(i) => i.to_string(),
-        // Very large and very small numbers in exponent form, as Lua prints them.
-        Value::Number(n) if n.is_finite() && *n != 0.0 && !(1e-4..1e15).contains(&n.abs()) => {
-            format!("{n:e}")
-        }
-        Value::Number(n) => n.to_string(),
-        Value::Boolean(b) => b.to_string(),
-        Value::String(s) => format!("{:?}", quote(&s.as_bytes())),
-        other => other.type_name().to_string(),
-    }
-}
-
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Integer(i) => Some(*i as f64),
-        Value::Number(n) => Some(*n),
-        _ => None,
-    }
-}
-
-fn bad_arg(position: usize, name: &'static str, expected: &'static str, v: &Value) -> Error {
-    Error::BadArgument {
-        position,
-        name,
-        expected,
-        got: describe(v),
-    }
-}
-
-fn bad_option(name: &str, expected: &'static str, v: &Value) -> Error {
-    Error::BadOption {
-        name: name.to_string(),
-        expected,
-        got: describe(v),
-    }
-}
-
-/// A topic name argument (publish).
-///
-/// # Errors
-/// `BadArgument` for a non-string; `InvalidTopic` with the rule it breaks.
-pub fn topic(v: &Value, position: usize) -> Result<TopicName> {
-    let Value::String(s) = v else {
-        return Err(bad_arg(position, "topic", "a string", v));
-    };
-    let bytes = s.as_bytes();
-    TopicName::from_bytes(&bytes).map_err(|why| Error::InvalidTopic {
-        topic: quote(&bytes),
-        why,
-    })
-}
-
-/// A topic filter argument (subscribe, unsubscribe).
-///
-/// # Errors
-/// `BadArgument` for a non-string; `InvalidFilter` with the rule it breaks.
-pub fn filter(v: &Value, position: usize) -> Result<TopicFilter> {
-    let Value::String(s) = v else {
-        return Err(bad_arg(position, "filter", "a string", v));
-    };
-    let bytes = s.as_bytes();
-    TopicFilter::from_bytes(&bytes).map_err(|why| Error::InvalidFilter {
-        filter: quote(&bytes),
-        why,
-    })
-}
-
-/// A payload: a string (any bytes) or a number, sent in Lua's string form.
-///
-/// # Errors
-/// `BadArgument` for any other type.
-pub fn payload(lua: &Lua, v: &Value, position: usize) -> Result<Vec<u8>> {
-    match v {
-        Value::String(s) => Ok(s.as_bytes().to_vec()),
-        Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v.clone()) {
-            Ok(Some(s)) => Ok(s.as_bytes().to_vec()),
-            _ => Err(bad_arg(position, "payload", "a string or a number", v)),
-        },
-        _ => Err(bad_arg(position, "payload", "a string or a number", v)),
-    }
-}
-
-/// A QoS argument; nil means 0.
-///
-/// # Errors
-/// `BadArgument` unless 0, 1 or 2.
-pub fn qos_arg(v: &Value, position: usize) -> Result<QoS> {
-    if v.is_nil() {
-        return Ok(QoS::AtMostOnce);
-    }
-    number(v)
-        .and_then(options::qos)
-        .ok_or_else(|| bad_arg(position, "qos", expect::QOS, v))
-}
-
-/// A subscription id, as init.lua passes it back.
-///
-/// # Errors
-/// `BadArgument` unless a positive integer.
-pub fn subscription_id(v: &Value) -> Result<u64> {
-    match v {
-        Value::Integer(i) if *i > 0 => Ok(*i as u64),
-        _ => Err(bad_arg(
-            1,
-            "subscription",
-            "a subscription of this client",
-            v,
-        )),
-    }
-}
-
-/// `subscribe_many`'s list: `{ {filter, qos, has_handler}, ... }`, at least one entry.
-///
-/// # Errors
-/// `BadArgument` naming the entry, or the filter's or QoS's own error.
-pub fn subscription_list(v: &Value) -> Result<Vec<(TopicFilter, QoS, Option<Claim>)>> {
-    let Value::Table(list) = v else {
-        return Err(bad_arg(
-            1,
-            "subscriptions",
-            "a list of { filter, qos } tables",
-            v,
-        ));
-    };
-    let mut out = Vec::new();
-    for entry in list.sequence_values::<Value>() {
-        let entry = entry.map_err(lua_error)?;
-        let Value::Table(t) = &entry else {
-            return Err(bad_arg(
-                1,
-                "subscriptions",
-                "a list of { filter, qos } tables",
-                &entry,
-            ));
-        };
-        let filter = filter(&t.raw_get(1).map_err(lua_error)?, 1)?;
-        let qos = qos_arg(&t.raw_get(2).map_err(lua_error)?, 2)?;
-        let claim = match t.raw_get(3).map_err(lua_error)? {
-            Value::Nil => None,
-            Value::Function(_) => Some(Claim::Handlers),
-            other => {
-                return Err(bad_arg(
-                    1,
-                    "subscriptions",
-                    "{ filter, qos [, handler function] } entries",
-                    &other,
-                ))
-            }
-        };
-        out.push((filter, qos, claim));
-    }
-    if out.is_empty() {
-        return Err(bad_arg(
-            1,
-            "subscriptions",
-            "a non-empty list of { filter, qos } tables",
-            v,
-        ));
-    }
-    Ok(out)
-}
-
-/// A wait in seconds; nil means no bound.
-///
-/// # Errors
-/// `BadArgument` unless a finite number, 0 or more.
-pub fn wait_arg(v: &Value, position: usize) -> Result<Option<std::time::Duration>> {
-    if v.is_nil() {
-        return Ok(None);
-    }
-    number(v)
-        .and_then(options::wait)
-        .map(Some)
-        .ok_or_else(|| bad_arg(position, "timeout", expect::WAIT, v))
-}
-
-/// The key/value pairs of an options table, with string keys.
-fn option_pairs(v: &Value, position: usize, known: &'static str) -> Result<Vec<(String, Value)>> {
-    let t: &Table = match v {
-        Value::Nil => return Ok(Vec::new()),
-        Value::Table(t) => t,
-        _ => return Err(bad_arg(position, "options", "a table", v)),
-    };
-    let mut pairs = Vec::new();
-    for pair in t.pairs::<Value, Value>() {
-        let (k, value) = pair.map_err(lua_error)?;
-        let Value::String(name) = &k else {
-            return Err(Error::UnknownOption {
-                name: describe(&k),
-                known,
-            });
-        };
-        pairs.push((name.to_string_lossy(), value));
-    }
-    Ok(pairs)
-}
-
-fn text_option(name: &str, v: &Value) -> Result<String> {
-    match v {
-        Value::String(s) => s
-            .to_str()
-            .map(|s| s.to_string())
-            .map_err(|_| bad_option(name, expect::TEXT, v)),
-        _ => Err(bad_option(name, expect::TEXT, v)),
-    }
-}
-
-fn bool_option(name: &str, v: &Value) -> Result<bool> {
-    match v {
-        Value::Boolean(b) => Ok(*b),
-        _ => Err(bad_option(name, expect::BOOLEAN, v)),
-    }
-}
-
-fn number_option<T>(
-    name: &str,
-    v: &Value,
-    rule: fn(f64) -> Option<T>,
-    expected: &'static str,
-) -> Result<T> {
-    number(v)
-        .and_then(rule)
-        .ok_or_else(|| bad_option(name, expected, v))
-}
-
-/// `publish`'s options, which init.lua takes out of the options table (a table read in Lua
-/// costs less than one read through the native boundary per key): `qos`, `retain` and
-/// `wait`, each nil for its default.
-///
-/// # Errors
-/// `BadOption` naming the option and the rule.
-pub fn publish_options(qos: &Value, retain: &Value, wait: &Value) -> Result<PublishOptions> {
-    let mut o = PublishOptions::default();
-    if !qos.is_nil() {
-        o.qos = number_option("qos", qos, options::qos, expect::QOS)?;
-    }
-    if !retain.is_nil() {
-        o.retain = bool_option("retain", retain)?;
-    }
-    if !wait.is_nil() {
-        o.wait = bool_option("wait", wait)?;
-    }
-    if o.wait && o.qos == QoS::AtMostOnce {
-        return Err(Error::BadOption {
-            name: "wait".into(),
-            expected: "qos 1 or 2 with wait = true (QoS 0 is never acknowledged)",
-            got: "qos 0".into(),
-        });
-    }
-    Ok(o)
-}
 
 /// `mqtt.connect(host, options)`'s arguments.
 ///
@@ -597,21 +318,6 @@ mod tests {
     }
 
     #[test]
-    fn numbers_are_described_briefly() {
-        let cases = [
-            (Value::Integer(42), "42"),
-            (Value::Number(1.5), "1.5"),
-            (Value::Number(1e300), "1e300"),
-            (Value::Number(-2.5e-7), "-2.5e-7"),
-            (Value::Number(123_456.0), "123456"),
-            (Value::Number(f64::INFINITY), "inf"),
-        ];
-        for (v, text) in cases {
-            assert_eq!(describe(&v), text);
-        }
-    }
-
-    #[test]
     fn connect_options_take_the_seed_defaults() {
         let lua = Lua::new();
         let o = connect(&lua, "'localhost'", "nil").unwrap();
@@ -737,24 +443,5 @@ mod tests {
         );
         // A plain first server with a TLS standby is fine.
         assert!(connect(&lua, "'h'", "{ tls = false, servers = { 'mqtts://b' } }").is_ok());
-    }
-
-    #[test]
-    fn topics_reject_invalid_utf8_and_quote_long_values_briefly() {
-        let lua = Lua::new();
-        let bad = Value::String(lua.create_string(b"a\xffb").unwrap());
-        assert!(topic(&bad, 1)
-            .unwrap_err()
-            .to_string()
-            .contains("not valid UTF-8"));
-        let long = Value::String(lua.create_string("x".repeat(70_000)).unwrap());
-        let e = topic(&long, 1).unwrap_err().to_string();
-        assert!(e.contains("70000 bytes") && e.len() < 200, "{e}");
-    }
-
-    #[test]
-    fn a_panic_becomes_an_error_string() {
-        let r: Result<(), String> = guard("mqtt.x", || panic!("boom")).unwrap();
-        assert_eq!(r.unwrap_err(), "mqtt.x: internal error: boom");
     }
 }

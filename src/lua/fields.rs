@@ -1,0 +1,69 @@
+//! Readers of one option's value: text, a boolean, a number within its rule; and the
+//! pairs of an options table. Each failure names the option.
+
+use mlua::{Table, Value};
+
+use super::errors::{bad_arg, bad_option, describe, lua_error};
+use crate::error::{Error, Result};
+use crate::options::expect;
+
+pub fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Number(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// The key/value pairs of an options table, with string keys.
+pub fn option_pairs(
+    v: &Value,
+    position: usize,
+    known: &'static str,
+) -> Result<Vec<(String, Value)>> {
+    let t: &Table = match v {
+        Value::Nil => return Ok(Vec::new()),
+        Value::Table(t) => t,
+        _ => return Err(bad_arg(position, "options", "a table", v)),
+    };
+    let mut pairs = Vec::new();
+    for pair in t.pairs::<Value, Value>() {
+        let (k, value) = pair.map_err(lua_error)?;
+        let Value::String(name) = &k else {
+            return Err(Error::UnknownOption {
+                name: describe(&k),
+                known,
+            });
+        };
+        pairs.push((name.to_string_lossy(), value));
+    }
+    Ok(pairs)
+}
+
+pub fn text_option(name: &str, v: &Value) -> Result<String> {
+    match v {
+        Value::String(s) => s
+            .to_str()
+            .map(|s| s.to_string())
+            .map_err(|_| bad_option(name, expect::TEXT, v)),
+        _ => Err(bad_option(name, expect::TEXT, v)),
+    }
+}
+
+pub fn bool_option(name: &str, v: &Value) -> Result<bool> {
+    match v {
+        Value::Boolean(b) => Ok(*b),
+        _ => Err(bad_option(name, expect::BOOLEAN, v)),
+    }
+}
+
+pub fn number_option<T>(
+    name: &str,
+    v: &Value,
+    rule: fn(f64) -> Option<T>,
+    expected: &'static str,
+) -> Result<T> {
+    number(v)
+        .and_then(rule)
+        .ok_or_else(|| bad_option(name, expected, v))
+}
