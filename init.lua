@@ -25,11 +25,11 @@ local function checked(depth, value, err)
 end
 
 -- A received message's table, from the values a native read returns: `topic, payload, qos,
--- retain, dup, subscription, route`. `route` is the id of the subscription that claimed it,
+-- retain, dup, subscription, claimed_by`. `claimed_by` is the id of the subscription that claimed it,
 -- whose filter `filters` holds; then `subscription` is nil.
-local function message(filters, topic, payload, qos, retain, dup, sub, route)
+local function message(filters, topic, payload, qos, retain, dup, sub, claimed_by)
     return { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
-             subscription = sub or filters[route] }
+             subscription = sub or filters[claimed_by] }
 end
 
 --- Configures the library's log: `{ level = "info", format = "pretty" | "json", file = path }`.
@@ -268,13 +268,13 @@ local function renamed(err, native, call)
     return (err:gsub("^mqtt%." .. native .. ":", call .. ":", 1))
 end
 
--- The next message of the lanes `which` names and its route, or nil after `timeout`;
+-- The next message of the lanes `which` names and the id of the subscription that claimed it, or nil after `timeout`;
 -- raises `level` functions above the script (see `checked`), naming `call`. The native side waits in short slices so that Ctrl-C
 -- can interrupt.
 local function receive(c, timeout, which, level, filters, call)
-    local topic, payload, qos, retain, dup, sub, route = c:receive_slice(timeout, which)
+    local topic, payload, qos, retain, dup, sub, claimed_by = c:receive_slice(timeout, which)
     while topic == false do
-        topic, payload, qos, retain, dup, sub, route = c:receive_slice(payload, which)
+        topic, payload, qos, retain, dup, sub, claimed_by = c:receive_slice(payload, which)
     end
     if topic == nil then
         if payload ~= nil then
@@ -282,13 +282,13 @@ local function receive(c, timeout, which, level, filters, call)
         end
         return nil
     end
-    return message(filters, topic, payload, qos, retain, dup, sub, route), route
+    return message(filters, topic, payload, qos, retain, dup, sub, claimed_by), claimed_by
 end
 
 -- Calls `fn(msg)` for each message of `which` until it returns false or the client closes
 -- for good (or, for a subscription's own messages, the subscription ends); a message a
 -- handler subscription claimed goes to its handler instead, and one whose subscription has
--- ended since it arrived (no filter known for its route) to nobody.
+-- ended since it arrived (no filter known for the id that claimed it) to nobody.
 local function listen(client, c, fn, which, call)
     local handlers, filters = client._handlers, client._filters
     local own = type(which) == "number"
@@ -296,13 +296,13 @@ local function listen(client, c, fn, which, call)
         if own and not filters[which] then
             return
         end
-        local topic, payload, qos, retain, dup, sub, route = c:receive_slice(nil, which)
+        local topic, payload, qos, retain, dup, sub, claimed_by = c:receive_slice(nil, which)
         if topic then
-            local msg = message(filters, topic, payload, qos, retain, dup, sub, route)
-            local handler = route and handlers[route]
+            local msg = message(filters, topic, payload, qos, retain, dup, sub, claimed_by)
+            local handler = claimed_by and handlers[claimed_by]
             if handler then
                 handler(msg)
-            elseif route and not msg.subscription then
+            elseif claimed_by and not msg.subscription then
                 -- Its subscription ended after it arrived.
             elseif fn and fn(msg) == false then
                 return
@@ -340,12 +340,12 @@ end
 function Client:dispatch(timeout)
     local c = native_of(self, "dispatch")
     local handlers, filters = self._handlers, self._filters
-    local msg, route = receive(c, timeout or 0, "handlers", 2, filters, "mqtt.dispatch")
+    local msg, claimed_by = receive(c, timeout or 0, "handlers", 2, filters, "mqtt.dispatch")
     if not msg then
         return 0
     end
     local n = 0
-    local handler = handlers[route]
+    local handler = handlers[claimed_by]
     if handler then
         handler(msg)
         n = 1

@@ -10,12 +10,12 @@ use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Recipient, Stre
 use rustc_hash::FxHashMap;
 use tracing::{debug, error, info, warn};
 
-use super::link::{Link, NetEvent, NetEvents};
 use super::mailbox::SubscriptionId;
 use super::messages::{
-    Acknowledge, Closed, Disconnect, Flush, Granted, Publish, Register, Reply, Route, Routes,
+    Acknowledge, Arrival, Closed, Disconnect, Flush, Granted, Publish, Register, Reply, Route,
     Subscribe, TakeQueued, Unregister, Unsubscribe,
 };
+use super::protocol::{Link, NetEvent, NetEvents};
 use super::router::RouterActor;
 use super::shared::ClientShared;
 use crate::error::Error;
@@ -55,7 +55,7 @@ pub struct ConnectionActor {
     /// Kept between batches to reuse their allocations: publishes taken from the send queue,
     /// and the PUBLISH packets of one read.
     taken: Vec<Publish>,
-    routes: Vec<Route>,
+    arrivals: Vec<Arrival>,
 }
 
 struct PendingSubscribe {
@@ -97,7 +97,7 @@ impl ConnectionActor {
             disconnect_queued: false,
             flushes: Vec::new(),
             taken: Vec::new(),
-            routes: Vec::new(),
+            arrivals: Vec::new(),
         }
     }
 }
@@ -132,7 +132,7 @@ impl StreamHandler<Vec<NetEvent>> for ConnectionActor {
         let mut progress = false;
         for event in events {
             match event {
-                NetEvent::Publish(route) => self.routes.push(route),
+                NetEvent::Publish(arrival) => self.arrivals.push(arrival),
                 NetEvent::PublishSent { .. } | NetEvent::PublishAcked { .. } => progress = true,
                 NetEvent::Connected { resubscribed } => self.connected(resubscribed, ctx),
                 NetEvent::Failed(e) => self.failed(e, ctx),
@@ -378,10 +378,10 @@ impl ConnectionActor {
 
     /// Sends the PUBLISH packets gathered so far to the router, in one message.
     fn route_batch(&mut self) {
-        if !self.routes.is_empty() {
-            let routes = std::mem::take(&mut self.routes);
-            self.routes = Vec::with_capacity(routes.len());
-            self.router.do_send(Routes(routes));
+        if !self.arrivals.is_empty() {
+            let arrivals = std::mem::take(&mut self.arrivals);
+            self.arrivals = Vec::with_capacity(arrivals.len());
+            self.router.do_send(Route(arrivals));
         }
     }
 
@@ -389,7 +389,7 @@ impl ConnectionActor {
     /// can.
     fn take_queued(&mut self) {
         let mut taken = std::mem::take(&mut self.taken);
-        self.shared.outbox.take_all(&mut taken);
+        self.shared.send_queue.take_all(&mut taken);
         for msg in taken.drain(..) {
             debug!(
                 client_id = %self.shared.client_id,
@@ -414,7 +414,7 @@ impl ConnectionActor {
 
     /// Once every publish is complete: answers flushes, and goes on closing if asked to.
     fn disconnect_when_drained(&mut self, _: &mut Context<Self>) {
-        if self.link.unfinished() != 0 || !self.shared.outbox.is_empty() {
+        if self.link.unfinished() != 0 || !self.shared.send_queue.is_empty() {
             return;
         }
         for reply in self.flushes.drain(..) {

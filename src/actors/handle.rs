@@ -50,9 +50,9 @@ pub struct ClientHandle {
     read_ahead: Mutex<ReadAhead>,
     /// Read handles Lua has collected, with their filters: their claims end at the next
     /// read or subscription change.
-    released: Mutex<Vec<(SubscriptionId, Arc<str>)>>,
-    /// Whether `released` holds any, so that a read looks at it only then.
-    has_released: AtomicBool,
+    collected: Mutex<Vec<(SubscriptionId, Arc<str>)>>,
+    /// Whether `collected` holds any, so that a read looks at it only then.
+    has_collected: AtomicBool,
     shared: Arc<ClientShared>,
     /// Bound on every wait for the broker.
     timeout: Duration,
@@ -93,8 +93,8 @@ impl ClientHandle {
             facade,
             mailbox,
             read_ahead: Mutex::default(),
-            released: Mutex::default(),
-            has_released: AtomicBool::new(false),
+            collected: Mutex::default(),
+            has_collected: AtomicBool::new(false),
             shared,
             timeout,
             disconnected: AtomicBool::new(false),
@@ -145,7 +145,7 @@ impl ClientHandle {
             opts,
             confirm,
         };
-        if self.shared.outbox.push(publish, self.timeout)? {
+        if self.shared.send_queue.push(publish, self.timeout)? {
             self.facade.do_send(TakeQueued);
         }
         self.shared.count_sent(bytes);
@@ -210,7 +210,7 @@ impl ClientHandle {
         requests: Vec<(TopicFilter, QoS, Option<Claim>)>,
     ) -> Result<Vec<Subscribed>> {
         self.check_open()?;
-        self.release_collected();
+        self.end_collected_claims();
         self.put_back();
         let filters: Vec<(TopicFilter, QoS, SubscriptionId)> = requests
             .into_iter()
@@ -248,7 +248,7 @@ impl ClientHandle {
 
     /// From now on the subscription `id` keeps its messages for its handle.
     pub fn claim(&self, id: SubscriptionId, filter: &TopicFilter) {
-        self.release_collected();
+        self.end_collected_claims();
         self.put_back();
         self.mailbox.claim(id, filter, Claim::Own);
     }
@@ -259,23 +259,23 @@ impl ClientHandle {
     /// any other call of this client, so this only notes the id, under a lock nothing else
     /// holds while Lua runs.
     pub fn release(&self, id: SubscriptionId, filter: Arc<str>) {
-        self.released
+        self.collected
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((id, filter));
-        self.has_released.store(true, Ordering::Release);
+        self.has_collected.store(true, Ordering::Release);
     }
 
     /// Ends the claims of the read handles Lua has collected since this last ran. Runs
     /// before every read and every change of how messages are routed.
-    fn release_collected(&self) {
+    fn end_collected_claims(&self) {
         // A load first: every read passes here, and nearly always finds nothing.
-        if !self.has_released.load(Ordering::Acquire)
-            || !self.has_released.swap(false, Ordering::Acquire)
+        if !self.has_collected.load(Ordering::Acquire)
+            || !self.has_collected.swap(false, Ordering::Acquire)
         {
             return;
         }
-        let ids = std::mem::take(&mut *self.released.lock().unwrap_or_else(|e| e.into_inner()));
+        let ids = std::mem::take(&mut *self.collected.lock().unwrap_or_else(|e| e.into_inner()));
         // Read-ahead messages go back to their lanes while their claims still hold.
         self.put_back();
         for (id, filter) in ids {
@@ -290,7 +290,7 @@ impl ClientHandle {
     pub fn unsubscribe(&self, filter: TopicFilter) -> Result<()> {
         self.check_open()?;
         // What collected handles gave back is the client's now, not the subscription's.
-        self.release_collected();
+        self.end_collected_claims();
         let (reply, rx) = mpsc::sync_channel(1);
         self.facade.do_send(Unsubscribe { filter, reply });
         wait(&rx, self.timeout, "UNSUBACK")
@@ -305,7 +305,7 @@ impl ClientHandle {
         if self.disconnected.load(Ordering::Acquire) {
             return Err(Error::Disconnected);
         }
-        self.release_collected();
+        self.end_collected_claims();
         let mut ahead = self.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
         if ahead.lanes != lanes {
             self.mailbox.unread(ahead.taken.drain(..));

@@ -24,7 +24,7 @@ pub struct Message {
     pub retain: bool,
     pub dup: bool,
     /// The filter of the first subscription that matched it, when none claimed it (a claimed
-    /// message's `route` names its subscription, whose filter the Lua side holds).
+    /// message's `claimed_by` names its subscription, whose filter the Lua side holds).
     pub subscription: Option<Arc<str>>,
     /// The subscription that claimed it, if one did.
     pub claimed_by: Option<SubscriptionId>,
@@ -42,7 +42,7 @@ pub struct AckToken {
 
 /// A PUBLISH the broker sent, on its way from the connection to the router.
 #[derive(Debug)]
-pub struct Route {
+pub struct Arrival {
     pub message: Message,
     /// Present for QoS 1 and 2: the acknowledgement the broker waits for.
     pub ack: Option<AckToken>,
@@ -52,10 +52,10 @@ pub struct Route {
     pub may_drop: bool,
 }
 
-/// The PUBLISH packets one read from the network brought, in order, for the router.
+/// Ask the router to route the PUBLISH packets one read from the network brought, in order.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
-pub struct Routes(pub Vec<Route>);
+pub struct Route(pub Vec<Arrival>);
 
 /// Ask the connection to acknowledge received QoS 1 and 2 messages, in order.
 #[derive(Debug, actix::Message)]

@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use tracing::{debug, info, trace, warn};
 
 use super::mailbox::{Mailbox, Matched, SubscriptionId};
-use super::messages::{AckToken, Acknowledge, Message, Register, Route, Routes, Unregister};
+use super::messages::{AckToken, Acknowledge, Arrival, Message, Register, Route, Unregister};
 use crate::options::QoS;
 use crate::topic::{TopicFilter, TopicTrie};
 
@@ -28,7 +28,7 @@ pub struct RouterActor {
     /// ones read while the Lua side keeps up (the link then reads no more until they are
     /// placed). Acknowledgements that rumqttc did not send on reading wait with their
     /// messages, so the broker's in-flight window throttles it.
-    held: VecDeque<(Message, Vec<Matched>, Option<AckToken>)>,
+    waiting_for_room: VecDeque<(Message, Vec<Matched>, Option<AckToken>)>,
     /// Where acknowledgements go once the mailbox holds the message.
     acks: Recipient<Acknowledge>,
     /// For the log.
@@ -46,7 +46,7 @@ impl RouterActor {
             trie: TopicTrie::new(),
             by_filter: FxHashMap::default(),
             mailbox,
-            held: VecDeque::new(),
+            waiting_for_room: VecDeque::new(),
             acks,
         }
     }
@@ -105,24 +105,24 @@ impl Handler<Unregister> for RouterActor {
     }
 }
 
-impl Handler<Routes> for RouterActor {
+impl Handler<Route> for RouterActor {
     type Result = ();
 
     /// Routes the PUBLISH packets of one read, under one hold of the mailbox. When a lane a
     /// message needs is full, a QoS 0 message read for a slow consumer is dropped and
-    /// counted; any other is held until the Lua side makes room (and every message after one
-    /// held is held too, so the Lua side reads them in order and acknowledgements keep
+    /// counted; any other waits for room until the Lua side makes some (and every message
+    /// after one that waits waits too, so the Lua side reads them in order and acknowledgements keep
     /// theirs).
     #[tracing::instrument(name = "route", level = "trace", skip_all,
         fields(client_id = %self.client_id, count = routes.len()))]
-    fn handle(&mut self, Routes(routes): Routes, ctx: &mut Context<Self>) {
+    fn handle(&mut self, Route(routes): Route, ctx: &mut Context<Self>) {
         let mailbox = self.mailbox.clone();
         let mut deliveries = mailbox.deliveries();
         let mut acks = Vec::new();
-        let mut newly_held = false;
+        let mut newly_waiting = false;
         let mut placed = 0;
         let mut matched: Vec<&Matched> = Vec::new();
-        for Route {
+        for Arrival {
             message,
             ack,
             may_drop,
@@ -132,7 +132,7 @@ impl Handler<Routes> for RouterActor {
             self.trie
                 .for_each_match(&message.topic, |m| matched.push(m));
             trace!(topic = %message.topic, subscriptions = matched.len(), "route");
-            let refused = if self.held.is_empty() {
+            let refused = if self.waiting_for_room.is_empty() {
                 match deliveries.deliver(message, &matched) {
                     Ok(()) => {
                         placed += 1;
@@ -159,9 +159,9 @@ impl Handler<Routes> for RouterActor {
                     debug!(client_id = %self.client_id, topic = %refused.topic, bytes = refused.payload.len(), "QoS 0 message dropped");
                 }
                 _ => {
-                    newly_held |= self.held.is_empty();
+                    newly_waiting |= self.waiting_for_room.is_empty();
                     let matched = matched.iter().map(|&m| m.clone()).collect();
-                    self.held.push_back((refused, matched, ack));
+                    self.waiting_for_room.push_back((refused, matched, ack));
                 }
             }
         }
@@ -170,22 +170,23 @@ impl Handler<Routes> for RouterActor {
         if !acks.is_empty() {
             self.acks.do_send(Acknowledge(acks));
         }
-        if newly_held {
+        if newly_waiting {
             self.wait_for_space(ctx);
         }
     }
 }
 
 impl RouterActor {
-    /// Moves held messages into the mailbox while it has room; true once none is left.
-    fn drain_held(&mut self) -> bool {
+    /// Moves the messages waiting for room into the mailbox while it has room; true once none
+    /// is left.
+    fn place_waiting(&mut self) -> bool {
         let mut deliveries = self.mailbox.deliveries();
         let mut acks = Vec::new();
         let mut placed = 0;
-        while let Some((message, matched, token)) = self.held.pop_front() {
+        while let Some((message, matched, token)) = self.waiting_for_room.pop_front() {
             let refs: Vec<&Matched> = matched.iter().collect();
             if let Err(message) = deliveries.deliver(message, &refs) {
-                self.held.push_front((message, matched, token));
+                self.waiting_for_room.push_front((message, matched, token));
                 break;
             }
             placed += 1;
@@ -196,18 +197,18 @@ impl RouterActor {
         if !acks.is_empty() {
             self.acks.do_send(Acknowledge(acks));
         }
-        self.held.is_empty()
+        self.waiting_for_room.is_empty()
     }
 
     fn wait_for_space(&mut self, ctx: &mut Context<Self>) {
         if self.mailbox.is_closed() {
             // The client is gone; the broker keeps unacknowledged messages for its session.
-            self.held.clear();
+            self.waiting_for_room.clear();
             return;
         }
         self.mailbox.want_space(true);
         // A take between the refused delivery and `want_space` sent no wake-up: look again.
-        if self.drain_held() {
+        if self.place_waiting() {
             self.mailbox.want_space(false);
             return;
         }
@@ -215,7 +216,7 @@ impl RouterActor {
         let freed = async move { mailbox.space_freed().await };
         ctx.spawn(freed.into_actor(self).map(|(), act, ctx| {
             act.mailbox.want_space(false);
-            if !act.drain_held() {
+            if !act.place_waiting() {
                 act.wait_for_space(ctx);
             }
         }));

@@ -26,7 +26,7 @@ pub struct ClientShared {
     /// without a session re-subscribes.
     pub subscriptions: DashMap<Arc<str>, QoS>,
     /// Publishes on their way from Lua to the protocol's send queue.
-    pub outbox: SendQueue,
+    pub send_queue: SendQueue,
     /// Messages and bytes the Lua side published.
     sent: Counter,
     /// QoS 1 and 2 publishes handed to the protocol and not yet acknowledged by the broker.
@@ -92,7 +92,7 @@ impl ClientShared {
             closed: AtomicBool::new(false),
             last_error: Mutex::new(None),
             subscriptions: DashMap::new(),
-            outbox: SendQueue::new(outbox_limit),
+            send_queue: SendQueue::new(outbox_limit),
             sent: Counter::default(),
             in_flight: AtomicUsize::new(0),
             unfinished: AtomicUsize::new(0),
@@ -121,7 +121,7 @@ impl ClientShared {
     /// Whether every publish made so far is complete, as far as this thread can tell without
     /// asking the connection (`false` may mean "not known yet").
     pub fn publishes_complete(&self) -> bool {
-        self.outbox.is_empty() && self.unfinished.load(Ordering::SeqCst) == 0
+        self.send_queue.is_empty() && self.unfinished.load(Ordering::SeqCst) == 0
     }
 
     /// Counts a reconnection.
@@ -138,7 +138,7 @@ impl ClientShared {
             messages_received: received.0,
             bytes_received: received.1,
             dropped,
-            queued: self.outbox.len(),
+            queued: self.send_queue.len(),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             reconnects: self.reconnects.load(Ordering::Relaxed),
             subscriptions: self.subscriptions.len(),
@@ -291,7 +291,7 @@ impl SendQueue {
     }
 
     /// Frees `n` places.
-    pub fn release(&self, n: usize) {
+    pub fn free(&self, n: usize) {
         if n == 0 {
             return;
         }
@@ -354,7 +354,7 @@ mod tests {
                 while !q.waiting.load(Ordering::SeqCst) {
                     std::thread::yield_now();
                 }
-                q.release(1);
+                q.free(1);
             })
         };
         q.acquire(Duration::from_secs(10)).unwrap();

@@ -8,9 +8,9 @@ use crate::actors::Message;
 /// none. A fixed tuple, which mlua pushes onto the Lua stack without building a list.
 pub type Values = (Value, Value, Value, Value, Value, Value, Value);
 
-/// `topic, payload, qos, retain, dup, subscription, route`: init.lua puts the first six in
+/// `topic, payload, qos, retain, dup, subscription, claimed_by`: init.lua puts the first six in
 /// the table a script reads (`{ topic, payload, qos, retain, dup, subscription }`), which
-/// Lua builds faster than one native call per field; `route` is the id of the subscription
+/// Lua builds faster than one native call per field; `claimed_by` is the id of the subscription
 /// that claimed the message, and then `subscription` is nil: init.lua has that
 /// subscription's filter already. The payload is copied once, into the Lua string.
 ///

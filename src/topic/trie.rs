@@ -39,14 +39,14 @@ struct Ends<V> {
     /// Values of the filters that end at this node.
     values: Vec<V>,
     /// Values of the filters that end in a `#` level below this node.
-    hash: Vec<V>,
+    multi_level: Vec<V>,
 }
 
 impl<V> Default for Ends<V> {
     fn default() -> Self {
         Self {
             values: Vec::new(),
-            hash: Vec::new(),
+            multi_level: Vec::new(),
         }
     }
 }
@@ -232,7 +232,7 @@ impl<V> TopicTrie<V> {
         // MQTT 3.1.1 section 4.7.2: a topic starting with '$' is not matched by a filter
         // whose first level is a wildcard; deeper wildcards are unaffected.
         if !topic.starts_with('$') {
-            self.root.hash().iter().for_each(&mut f);
+            self.root.multi_level().iter().for_each(&mut f);
             if let Some(plus) = &self.root.plus {
                 plus.visit(rest, &mut f);
             }
@@ -271,14 +271,14 @@ impl<V: PartialEq> TopicTrie<V> {
         let slot = if is_exact(pattern) {
             self.exact.entry(pattern.into()).or_default()
         } else {
-            let (path, is_hash) = split_hash(pattern);
+            let (path, multi_level) = split_multi_level(pattern);
             let mut node = &mut self.root;
             for level in path.into_iter().flat_map(|path| path.split('/')) {
                 node = node.child_or_insert(level);
             }
             let ends = node.ends.get_or_insert_with(Box::default);
-            if is_hash {
-                &mut ends.hash
+            if multi_level {
+                &mut ends.multi_level
             } else {
                 &mut ends.values
             }
@@ -301,8 +301,8 @@ impl<V: PartialEq> TopicTrie<V> {
         let removed = if is_exact(pattern) {
             self.remove_exact(pattern, value)
         } else {
-            let (path, is_hash) = split_hash(pattern);
-            self.root.remove(path, is_hash, value)
+            let (path, multi_level) = split_multi_level(pattern);
+            self.root.remove(path, multi_level, value)
         };
         if removed {
             self.len -= 1;
@@ -318,8 +318,8 @@ impl<V> Node<V> {
     }
 
     /// Values of the filters that end in a `#` level below this node.
-    fn hash(&self) -> &[V] {
-        self.ends.as_deref().map_or(&[], |e| &e.hash)
+    fn multi_level(&self) -> &[V] {
+        self.ends.as_deref().map_or(&[], |e| &e.multi_level)
     }
 
     fn is_empty(&self) -> bool {
@@ -339,7 +339,7 @@ impl<V> Node<V> {
     fn visit<'a>(&'a self, rest: Option<&str>, f: &mut impl FnMut(&'a V)) {
         // '#' also matches its parent level alone, so these match whether levels remain or
         // not.
-        self.hash().iter().for_each(&mut *f);
+        self.multi_level().iter().for_each(&mut *f);
         let Some(rest) = rest else {
             self.values().iter().for_each(f);
             return;
@@ -357,13 +357,13 @@ impl<V> Node<V> {
 impl<V: PartialEq> Node<V> {
     /// Removes `value` from the slot that `path` (the levels left, `None` for this node)
     /// leads to, and drops children that this leaves empty.
-    fn remove(&mut self, path: Option<&str>, is_hash: bool, value: &V) -> bool {
+    fn remove(&mut self, path: Option<&str>, multi_level: bool, value: &V) -> bool {
         let Some(path) = path else {
             let Some(ends) = self.ends.as_deref_mut() else {
                 return false;
             };
-            let slot = if is_hash {
-                &mut ends.hash
+            let slot = if multi_level {
+                &mut ends.multi_level
             } else {
                 &mut ends.values
             };
@@ -372,7 +372,7 @@ impl<V: PartialEq> Node<V> {
             };
             // Not swap_remove: keeping insertion order costs nothing more than the search.
             slot.remove(index);
-            if ends.values.is_empty() && ends.hash.is_empty() {
+            if ends.values.is_empty() && ends.multi_level.is_empty() {
                 self.ends = None;
             }
             return true;
@@ -386,7 +386,7 @@ impl<V: PartialEq> Node<V> {
         let Some(child) = child else {
             return false;
         };
-        if !child.remove(rest, is_hash, value) {
+        if !child.remove(rest, multi_level, value) {
             return false;
         }
         if child.is_empty() {
@@ -433,7 +433,7 @@ fn split_level(levels: &str) -> (&str, Option<&str>) {
 /// Splits a valid pattern into the levels leading to the node that holds its values
 /// (`None` for the root) and whether it ends in `#`, whose values go in that node's `#`
 /// slot.
-fn split_hash(pattern: &str) -> (Option<&str>, bool) {
+fn split_multi_level(pattern: &str) -> (Option<&str>, bool) {
     if pattern == "#" {
         (None, true)
     } else if let Some(path) = pattern.strip_suffix("/#") {

@@ -21,12 +21,12 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn, Instrument};
 
 use super::link::{from_rumqttc, mqtt_options, to_rumqttc};
-use super::outgoing::Outgoing;
+use super::sending::Sending;
 use super::wire::Wire;
 use crate::actors::backoff::Backoff;
-use crate::actors::link::{NetEvent, NetEvents};
 use crate::actors::mailbox::Mailbox;
-use crate::actors::messages::{AckToken, Message, Route};
+use crate::actors::messages::{AckToken, Arrival, Message};
+use crate::actors::protocol::{NetEvent, NetEvents};
 use crate::actors::shared::ClientShared;
 use crate::error::Error;
 use crate::options::{splitmix64, ConnectOptions, QoS, Reconnect, Server};
@@ -46,7 +46,7 @@ const QUICK_LOSS: Duration = Duration::from_secs(1);
 pub struct Driver {
     pub(super) eventloop: EventLoop,
     /// What is on its way to the broker, shared with the link.
-    pub(super) outgoing: Rc<RefCell<Outgoing>>,
+    pub(super) sending: Rc<RefCell<Sending>>,
     /// Reading and pinging while connected.
     pub(super) wire: Wire,
     /// How to reconnect; `None`: a lost connection ends the link.
@@ -118,7 +118,7 @@ impl Driver {
     pub fn new(
         eventloop: EventLoop,
         opts: &ConnectOptions,
-        (outgoing, wake): (Rc<RefCell<Outgoing>>, Rc<Notify>),
+        (sending, wake): (Rc<RefCell<Sending>>, Rc<Notify>),
         mailbox: Arc<Mailbox>,
         shared: Arc<ClientShared>,
     ) -> Self {
@@ -131,7 +131,7 @@ impl Driver {
             });
         Self {
             eventloop,
-            outgoing,
+            sending,
             wire: Wire::new(wake),
             reconnect: opts.reconnect,
             backoff: Backoff::new(policy.min_delay, policy.max_delay, seed),
@@ -344,7 +344,7 @@ impl Driver {
         {
             // Acknowledgements not written belong to the lost connection: they are answered
             // again when the broker re-delivers their messages.
-            let mut out = self.outgoing.borrow_mut();
+            let mut out = self.sending.borrow_mut();
             self.unwritten_acks = self.unwritten_acks.saturating_sub(out.acks.len());
             out.acks.clear();
             out.disconnected();
@@ -423,7 +423,7 @@ impl Driver {
         // earlier connection, then those not written yet (DISCONNECT stays last).
         let changes = self.carried_requests.drain(..);
         self.eventloop.pending.extend(changes);
-        let mut out = self.outgoing.borrow_mut();
+        let mut out = self.sending.borrow_mut();
         while matches!(
             out.requests.front(),
             Some(Request::Subscribe(_) | Request::Unsubscribe(_))
@@ -536,15 +536,15 @@ impl Driver {
             }
             Event::Incoming(Incoming::Publish(p)) => self.incoming(p),
             Event::Incoming(Incoming::PubAck(a)) => {
-                self.outgoing.borrow_mut().puback(a.pkid);
+                self.sending.borrow_mut().puback(a.pkid);
                 Some(NetEvent::PublishAcked { pkid: a.pkid })
             }
             Event::Incoming(Incoming::PubRec(r)) => {
-                self.outgoing.borrow_mut().pubrec(r.pkid);
+                self.sending.borrow_mut().pubrec(r.pkid);
                 None
             }
             Event::Incoming(Incoming::PubComp(c)) => {
-                self.outgoing.borrow_mut().pubcomp(c.pkid);
+                self.sending.borrow_mut().pubcomp(c.pkid);
                 Some(NetEvent::PublishAcked { pkid: c.pkid })
             }
             Event::Incoming(Incoming::PubRel(r)) => {
@@ -565,7 +565,7 @@ impl Driver {
             }),
             Event::Incoming(Incoming::UnsubAck(u)) => Some(NetEvent::UnsubAck { pkid: u.pkid }),
             Event::Outgoing(Out::Publish(pkid)) => {
-                self.outgoing.borrow_mut().sent(pkid);
+                self.sending.borrow_mut().sent(pkid);
                 // A QoS 0 publish is complete once written.
                 (pkid == 0).then_some(NetEvent::PublishSent { pkid })
             }
@@ -610,7 +610,7 @@ impl Driver {
             debug!(pkid = p.pkid, "repeated QoS 2 message not delivered again");
             if manual && self.pubrec_sent.contains(&p.pkid) {
                 self.unwritten_acks += 1;
-                self.outgoing
+                self.sending
                     .borrow_mut()
                     .acks
                     .push_back(AckToken { pkid: p.pkid, qos });
@@ -620,7 +620,7 @@ impl Driver {
         let ack = (qos != QoS::AtMostOnce && manual).then_some(AckToken { pkid: p.pkid, qos });
         self.unwritten_acks += usize::from(ack.is_some());
         self.mailbox.arriving(1);
-        Some(NetEvent::Publish(Route {
+        Some(NetEvent::Publish(Arrival {
             message: Message {
                 topic: p.topic,
                 payload: p.payload,
@@ -694,14 +694,14 @@ mod tests {
         // still with the router.
         d.unwritten_acks = 3;
         for pkid in [7, 8] {
-            d.outgoing.borrow_mut().acks.push_back(AckToken {
+            d.sending.borrow_mut().acks.push_back(AckToken {
                 pkid,
                 qos: QoS::AtLeastOnce,
             });
         }
         d.lost("reset".into());
         assert_eq!(d.unwritten_acks, 1);
-        assert!(d.outgoing.borrow().acks.is_empty());
+        assert!(d.sending.borrow().acks.is_empty());
     }
 
     #[test]

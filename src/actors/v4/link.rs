@@ -11,10 +11,10 @@ use rumqttc::{
 use tokio::sync::Notify;
 
 use super::driver::Driver;
-use super::outgoing::{Held, Outgoing, INFLIGHT};
-use crate::actors::link::{Link, NetEvents};
+use super::sending::{Sending, Unsent, INFLIGHT};
 use crate::actors::mailbox::Mailbox;
 use crate::actors::messages::{AckToken, Reply};
+use crate::actors::protocol::{Link, NetEvents};
 use crate::actors::shared::ClientShared;
 use crate::error::Error;
 use crate::options::{ConnectOptions, PublishOptions, QoS, Server, MAX_PACKET_SIZE};
@@ -24,7 +24,7 @@ use crate::topic::{TopicFilter, TopicName};
 /// driver, woken, writes it.
 pub struct V4Link {
     /// What is on its way, shared with the driver (both live on the actor thread).
-    outgoing: Rc<RefCell<Outgoing>>,
+    sending: Rc<RefCell<Sending>>,
     /// Wakes the driver.
     wake: Rc<Notify>,
 }
@@ -45,11 +45,11 @@ pub fn open(
     // Small packets (acknowledgements above all) must not wait for Nagle's algorithm.
     network.set_tcp_nodelay(true);
     eventloop.set_network_options(network);
-    let outgoing = Rc::new(RefCell::new(Outgoing::default()));
+    let sending = Rc::new(RefCell::new(Sending::default()));
     let wake = Rc::new(Notify::new());
-    let shares = (outgoing.clone(), wake.clone());
+    let shares = (sending.clone(), wake.clone());
     let events = Driver::new(eventloop, opts, shares, mailbox, shared).into_events();
-    Ok((V4Link { outgoing, wake }, events))
+    Ok((V4Link { sending, wake }, events))
 }
 
 /// rumqttc's options for connecting to `server`.
@@ -121,7 +121,7 @@ pub(super) fn from_rumqttc(qos: rumqttc::QoS) -> QoS {
 impl V4Link {
     /// Queues a request for the driver to write, in order, and wakes it.
     fn request(&mut self, request: Request) {
-        self.outgoing.borrow_mut().requests.push_back(request);
+        self.sending.borrow_mut().requests.push_back(request);
         self.wake.notify_one();
     }
 }
@@ -136,23 +136,23 @@ impl Link for V4Link {
     ) {
         let mut publish = rumqttc::Publish::new(topic.into_string(), to_rumqttc(opts.qos), payload);
         publish.retain = opts.retain;
-        self.outgoing
+        self.sending
             .borrow_mut()
-            .held
-            .push_back(Held { publish, confirm });
+            .unsent
+            .push_back(Unsent { publish, confirm });
         self.wake.notify_one();
     }
 
     fn unfinished(&self) -> usize {
-        self.outgoing.borrow().unfinished()
+        self.sending.borrow().unfinished()
     }
 
     fn in_flight(&self) -> usize {
-        self.outgoing.borrow().in_flight()
+        self.sending.borrow().in_flight()
     }
 
     fn confirm_completed(&mut self) {
-        let completed = std::mem::take(&mut self.outgoing.borrow_mut().completed);
+        let completed = std::mem::take(&mut self.sending.borrow_mut().completed);
         for (reply, outcome) in completed {
             let _ = reply.send(outcome);
         }
@@ -174,7 +174,7 @@ impl Link for V4Link {
     }
 
     fn ack(&mut self, tokens: Vec<AckToken>) {
-        self.outgoing.borrow_mut().acks.extend(tokens);
+        self.sending.borrow_mut().acks.extend(tokens);
         self.wake.notify_one();
     }
 

@@ -257,7 +257,9 @@ impl Driver {
             }
         }
         // A publisher that reads in turn must get on to its reading.
-        self.shared.outbox.set_overflow(reading != Reading::Read);
+        self.shared
+            .send_queue
+            .set_overflow(reading != Reading::Read);
         self.eventloop.state.manual_acks = self.wire.slow || self.unwritten_acks > 0;
         reading
     }
@@ -273,14 +275,14 @@ impl Driver {
             wrote = true;
         }
         loop {
-            let next = self.outgoing.borrow_mut().next_ack();
+            let next = self.sending.borrow_mut().next_ack();
             let Some(ack) = next else { break };
             self.write(ack).await?;
             wrote = true;
         }
         loop {
             let next = {
-                let mut out = self.outgoing.borrow_mut();
+                let mut out = self.sending.borrow_mut();
                 match out.requests.front() {
                     Some(Request::Disconnect(_)) | None => None,
                     Some(_) => out.requests.pop_front(),
@@ -292,24 +294,24 @@ impl Driver {
         }
         let mut moved = 0;
         while moved < WRITE_MAX {
-            let next = self.outgoing.borrow_mut().take_ready();
+            let next = self.sending.borrow_mut().take_ready();
             let Some(publish) = next else { break };
             self.write(Request::Publish(publish)).await?;
             moved += 1;
         }
         if moved > 0 {
-            let out = self.outgoing.borrow();
+            let out = self.sending.borrow();
             // Recorded before the places are freed: an empty queue and no unfinished publish
             // must mean every publish made so far is complete.
             self.shared
                 .set_unfinished(out.unfinished(), out.in_flight());
-            self.shared.outbox.release(moved);
+            self.shared.send_queue.free(moved);
             wrote = true;
         }
-        let more = self.outgoing.borrow().ready().is_some();
+        let more = self.sending.borrow().ready().is_some();
         if !more {
             let next = {
-                let mut out = self.outgoing.borrow_mut();
+                let mut out = self.sending.borrow_mut();
                 match out.requests.front() {
                     Some(Request::Disconnect(_)) => out.requests.pop_front(),
                     _ => None,

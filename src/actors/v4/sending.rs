@@ -1,4 +1,4 @@
-//! Outgoing: what is on its way from the connection actor to the broker, shared by the link
+//! Sending: what is on its way from the connection actor to the broker, shared by the link
 //! (which queues it) and the driver (which writes it, sees it go out and come back
 //! acknowledged, and carries it over a reconnect): publishes with the bookkeeping of QoS 1 and
 //! 2, acknowledgements of received messages, and the other requests.
@@ -43,17 +43,17 @@ impl Entry {
 
 /// A publish the link holds, with who waits for its completion.
 #[derive(Debug)]
-pub struct Held {
+pub struct Unsent {
     pub publish: Publish,
     pub confirm: Option<Reply<()>>,
 }
 
 /// What is known about the publishes between the Lua side and the broker's acknowledgement.
 #[derive(Debug, Default)]
-pub struct Outgoing {
+pub struct Sending {
     /// Publishes not handed to rumqttc yet, in order.
-    pub held: VecDeque<Held>,
-    /// Whether a connection is up; while it is down publishes stay held.
+    pub unsent: VecDeque<Unsent>,
+    /// Whether a connection is up; while it is down publishes stay unsent.
     connected: bool,
     /// Acknowledgements of received messages to write, in order (those rumqttc does not
     /// write by itself as it reads).
@@ -67,7 +67,7 @@ pub struct Outgoing {
     /// Numbered publishes waiting for PUBACK or PUBREC.
     in_flight: FxHashMap<u16, Entry>,
     /// QoS 2 publishes between PUBREC and PUBCOMP.
-    released: FxHashMap<u16, Entry>,
+    awaiting_pubcomp: FxHashMap<u16, Entry>,
     /// QoS 2 publishes handed to rumqttc whose exchange is not complete.
     qos2_open: usize,
     /// Outcomes of completed publishes for those who wait for them, sent by the connection
@@ -79,19 +79,19 @@ fn numbered(p: &Publish) -> bool {
     p.qos != QoS::AtMostOnce
 }
 
-impl Outgoing {
+impl Sending {
     /// The packet id rumqttc will give the next QoS 1 or 2 publish handed to it.
     pub fn next_pkid(&self) -> u16 {
         ((self.last_pkid as usize + self.unnumbered.len()) % INFLIGHT as usize) as u16 + 1
     }
 
     fn in_use(&self, pkid: u16) -> bool {
-        self.in_flight.contains_key(&pkid) || self.released.contains_key(&pkid)
+        self.in_flight.contains_key(&pkid) || self.awaiting_pubcomp.contains_key(&pkid)
     }
 
-    /// The oldest held publish, if it may be handed to rumqttc now.
+    /// The oldest unsent publish, if it may be handed to rumqttc now.
     pub fn ready(&self) -> Option<&Publish> {
-        let p = &self.held.front().filter(|_| self.connected)?.publish;
+        let p = &self.unsent.front().filter(|_| self.connected)?.publish;
         if numbered(p) && (self.in_flight() >= WINDOW || self.in_use(self.next_pkid())) {
             return None;
         }
@@ -101,11 +101,11 @@ impl Outgoing {
         Some(p)
     }
 
-    /// Takes the oldest held publish if it may be handed to rumqttc now, and records it as
+    /// Takes the oldest unsent publish if it may be handed to rumqttc now, and records it as
     /// handed over.
     pub fn take_ready(&mut self) -> Option<Publish> {
         let qos = self.ready()?.qos;
-        let Held { publish, confirm } = self.held.pop_front()?;
+        let Unsent { publish, confirm } = self.unsent.pop_front()?;
         self.handed_over(qos, confirm);
         Some(publish)
     }
@@ -147,13 +147,13 @@ impl Outgoing {
     /// PUBREC: the broker has a QoS 2 publish; the number stays in use until PUBCOMP.
     pub fn pubrec(&mut self, pkid: u16) {
         if let Some(entry) = self.in_flight.remove(&pkid) {
-            self.released.insert(pkid, entry);
+            self.awaiting_pubcomp.insert(pkid, entry);
         }
     }
 
     /// PUBCOMP: a QoS 2 publish is complete.
     pub fn pubcomp(&mut self, pkid: u16) {
-        if let Some(entry) = self.released.remove(&pkid) {
+        if let Some(entry) = self.awaiting_pubcomp.remove(&pkid) {
             self.qos2_open = self.qos2_open.saturating_sub(1);
             entry.complete(&mut self.completed);
         }
@@ -171,7 +171,7 @@ impl Outgoing {
             pkid => self
                 .in_flight
                 .remove(&pkid)
-                .or_else(|| self.released.remove(&pkid)),
+                .or_else(|| self.awaiting_pubcomp.remove(&pkid)),
         };
         if let Some(entry) = entry {
             if entry.qos2 {
@@ -192,12 +192,12 @@ impl Outgoing {
 
     /// QoS 1 and 2 publishes handed to rumqttc and not complete yet.
     pub fn in_flight(&self) -> usize {
-        self.unnumbered.len() + self.in_flight.len() + self.released.len()
+        self.unnumbered.len() + self.in_flight.len() + self.awaiting_pubcomp.len()
     }
 
-    /// Publishes not complete yet: held, queued in rumqttc, or waiting for the broker.
+    /// Publishes not complete yet: unsent, or waiting for the broker.
     pub fn unfinished(&self) -> usize {
-        self.held.len() + self.in_flight()
+        self.unsent.len() + self.in_flight()
     }
 
     /// Puts publishes rumqttc had numbered in the order it numbered them.
@@ -211,7 +211,7 @@ impl Outgoing {
     /// publishes it had acknowledged with PUBREC are complete, and `renumbered` (the ones it
     /// never acknowledged, in the order they will be sent again) take new numbers, ahead of
     /// anything queued after them.
-    /// The connection is lost: publishes stay held until it is back, and what rumqttc had
+    /// The connection is lost: publishes stay unsent until it is back, and what rumqttc had
     /// queued comes back to the driver to be sent again.
     pub fn disconnected(&mut self) {
         self.connected = false;
@@ -222,8 +222,8 @@ impl Outgoing {
         if session_present {
             return;
         }
-        self.qos2_open = self.qos2_open.saturating_sub(self.released.len());
-        for (_, entry) in self.released.drain() {
+        self.qos2_open = self.qos2_open.saturating_sub(self.awaiting_pubcomp.len());
+        for (_, entry) in self.awaiting_pubcomp.drain() {
             entry.complete(&mut self.completed);
         }
         let mut in_flight = std::mem::take(&mut self.in_flight);
@@ -246,27 +246,27 @@ mod tests {
     }
 
     /// Hands over every ready publish, as the driver does, and returns how many.
-    fn pump(o: &mut Outgoing) -> usize {
+    fn pump(o: &mut Sending) -> usize {
         std::iter::from_fn(|| o.take_ready()).count()
     }
 
-    fn hold(o: &mut Outgoing, qos: QoS) {
-        o.held.push_back(Held {
+    fn hold(o: &mut Sending, qos: QoS) {
+        o.unsent.push_back(Unsent {
             publish: publish(qos),
             confirm: None,
         });
     }
 
-    fn connected() -> Outgoing {
-        Outgoing {
+    fn connected() -> Sending {
+        Sending {
             connected: true,
-            ..Outgoing::default()
+            ..Sending::default()
         }
     }
 
     #[test]
     fn publishes_wait_while_the_connection_is_down() {
-        let mut o = Outgoing::default();
+        let mut o = Sending::default();
         hold(&mut o, QoS::AtMostOnce);
         assert_eq!(pump(&mut o), 0);
         o.reconnected(true, &[]);
@@ -396,17 +396,17 @@ mod confirm_tests {
 
     #[test]
     fn a_confirmed_publish_hears_of_its_completion_even_after_renumbering() {
-        let mut o = Outgoing {
+        let mut o = Sending {
             connected: true,
-            ..Outgoing::default()
+            ..Sending::default()
         };
         let (tx, rx) = mpsc::sync_channel(1);
-        o.held.push_back(Held {
+        o.unsent.push_back(Unsent {
             publish: Publish::new("t", QoS::ExactlyOnce, b"x".to_vec()),
             confirm: Some(tx),
         });
-        let held = o.held.pop_front().unwrap();
-        o.handed_over(QoS::ExactlyOnce, held.confirm);
+        let unsent = o.unsent.pop_front().unwrap();
+        o.handed_over(QoS::ExactlyOnce, unsent.confirm);
         o.sent(1);
         o.disconnected();
         let mut again = Publish::new("t", QoS::ExactlyOnce, b"x".to_vec());

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use futures_util::Stream;
 
-use super::messages::{AckToken, Reply, Route};
+use super::messages::{AckToken, Arrival, Reply};
 use crate::error::Error;
 use crate::options::{PublishOptions, QoS};
 use crate::topic::{TopicFilter, TopicName};
@@ -27,7 +27,7 @@ pub enum NetEvent {
     /// was sent) was given up.
     GaveUp(Error),
     /// The broker sent a PUBLISH.
-    Publish(Route),
+    Publish(Arrival),
     /// A QoS 0 PUBLISH of ours went out: it is complete.
     PublishSent { pkid: u16 },
     /// A QoS 1 or 2 PUBLISH of ours completed (PUBACK or PUBCOMP).
