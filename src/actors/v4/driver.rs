@@ -12,14 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{
-    ConnAck, ConnectReturnCode, ConnectionError, Event, EventLoop, Incoming, Outgoing as Out,
-    PubRel, Publish, Request, Subscribe, SubscribeFilter, SubscribeReasonCode,
+    ConnAck, ConnectReturnCode, ConnectionError, Event, Incoming, Outgoing as Out, PubRel, Publish,
+    Request, Subscribe, SubscribeFilter, SubscribeReasonCode,
 };
 use rustc_hash::FxHashSet;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::{debug, info, warn, Instrument};
 
+use super::engine::Engine;
 use super::link::{from_rumqttc, mqtt_options, to_rumqttc};
 use super::sending::Sending;
 use super::wire::Wire;
@@ -44,7 +45,8 @@ const QUICK_LOSS: Duration = Duration::from_secs(1);
 
 /// The event loop of one link and what it remembers between turns.
 pub struct Driver {
-    pub(super) eventloop: EventLoop,
+    /// rumqttc's event loop, driven through the client's ways into it.
+    pub(super) engine: Engine,
     /// What is on its way to the broker, shared with the link.
     pub(super) sending: Rc<RefCell<Sending>>,
     /// Reading and pinging while connected.
@@ -114,9 +116,9 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// A driver for `eventloop`, configured from `opts`.
+    /// A driver for `engine`, configured from `opts`.
     pub fn new(
-        eventloop: EventLoop,
+        engine: Engine,
         opts: &ConnectOptions,
         (sending, wake): (Rc<RefCell<Sending>>, Rc<Notify>),
         mailbox: Arc<Mailbox>,
@@ -130,7 +132,7 @@ impl Driver {
                 splitmix64(h ^ u64::from(b))
             });
         Self {
-            eventloop,
+            engine,
             sending,
             wire: Wire::new(wake),
             reconnect: opts.reconnect,
@@ -182,12 +184,10 @@ impl Driver {
             if self.done {
                 return None;
             }
-            if self.eventloop.network.is_none() {
+            if !self.engine.is_connected() {
                 batch = self.connect().await;
             } else if let Err(why) = self.turn().await {
-                // As rumqttc's `poll` does on an error: everything unacknowledged moves to
-                // `pending`, and the network goes.
-                self.eventloop.clean();
+                self.engine.drop_connection();
                 batch = self.lost(why);
             } else {
                 self.drain_events(&mut batch);
@@ -199,7 +199,7 @@ impl Driver {
 
     /// Translates the events rumqttc has parsed or recorded and not returned.
     fn drain_events(&mut self, batch: &mut Vec<NetEvent>) {
-        while let Some(event) = self.eventloop.state.events.pop_front() {
+        while let Some(event) = self.engine.next_event() {
             batch.extend(self.translate(event));
         }
     }
@@ -218,8 +218,7 @@ impl Driver {
             self.retry = false;
         }
         let connected = if self.connected_once {
-            // With no network, rumqttc's `poll` connects and returns the CONNACK.
-            self.eventloop.poll().await.map_err(|e| e.to_string())
+            self.engine.connect().await.map_err(|e| e.to_string())
         } else {
             match self.first_connect().await {
                 Ok(event) => Ok(event),
@@ -248,7 +247,7 @@ impl Driver {
             let server = &self.servers[self.current];
             match mqtt_options(&self.opts, server) {
                 Ok(options) => {
-                    self.eventloop.mqtt_options = options;
+                    self.engine.set_options(options);
                     self.addr = server.addr();
                     self.span
                         .record("broker", tracing::field::display(&self.addr));
@@ -297,7 +296,7 @@ impl Driver {
             }
             Ok(Ok(_)) => {}
         }
-        match tokio::time::timeout_at(deadline, self.eventloop.poll()).await {
+        match tokio::time::timeout_at(deadline, self.engine.connect()).await {
             Err(_) | Ok(Err(ConnectionError::NetworkTimeout)) => Err(timed_out()),
             Ok(Ok(event)) => Ok(event),
             Ok(Err(ConnectionError::ConnectionRefused(code))) => Err(Error::Refused {
@@ -350,7 +349,7 @@ impl Driver {
             out.disconnected();
         }
         self.wire.answered();
-        for request in self.eventloop.pending.drain(..) {
+        for request in self.engine.take_pending() {
             match request {
                 Request::Publish(mut p) => {
                     // A numbered publish went out before: its next copy is a re-delivery.
@@ -392,24 +391,8 @@ impl Driver {
     fn resume(&mut self, session_present: bool) -> Vec<Vec<(TopicFilter, QoS)>> {
         if session_present {
             // The broker may now send PUBREL for any QoS 2 exchange of the session, some
-            // begun before a crash on either side. MQTT requires a PUBCOMP for every PUBREL,
-            // but rumqttc answers one it does not expect with an error that drops the
-            // connection (and the broker repeats it after every reconnect): mark every
-            // packet id as awaiting PUBREL in its state (with acknowledgements left to us,
-            // so that marking one adds nothing but the one event taken back).
-            self.eventloop.state.manual_acks = true;
-            for pkid in 1..=u16::MAX {
-                let mut mark = Publish::new("", rumqttc::QoS::ExactlyOnce, Vec::new());
-                mark.pkid = pkid;
-                if self
-                    .eventloop
-                    .state
-                    .handle_incoming_packet(Incoming::Publish(mark))
-                    .is_ok()
-                {
-                    self.eventloop.state.events.pop_back();
-                }
-            }
+            // begun before a crash on either side: MQTT requires a PUBCOMP for every one.
+            self.engine.expect_pubrel_for_every_id();
         } else {
             self.received_qos2.clear();
             self.pubrec_sent.clear();
@@ -422,13 +405,13 @@ impl Driver {
         // Then the subscription changes asked for before, in order: those carried from an
         // earlier connection, then those not written yet (DISCONNECT stays last).
         let changes = self.carried_requests.drain(..);
-        self.eventloop.pending.extend(changes);
+        self.engine.queue(changes);
         let mut out = self.sending.borrow_mut();
         while matches!(
             out.requests.front(),
             Some(Request::Subscribe(_) | Request::Unsubscribe(_))
         ) {
-            self.eventloop.pending.extend(out.requests.pop_front());
+            self.engine.queue(out.requests.pop_front());
         }
         let (mut numbered, mut unsent): (Vec<Publish>, Vec<Publish>) =
             std::mem::take(&mut self.carried)
@@ -468,9 +451,10 @@ impl Driver {
                 "re-sending"
             );
         }
-        let pending = &mut self.eventloop.pending;
-        pending.extend(self.carried_rels.drain(..).map(Request::PubRel));
-        pending.extend(numbered.into_iter().chain(unsent).map(Request::Publish));
+        self.engine
+            .queue(self.carried_rels.drain(..).map(Request::PubRel));
+        self.engine
+            .queue(numbered.into_iter().chain(unsent).map(Request::Publish));
         resubscribed
     }
 
@@ -496,9 +480,8 @@ impl Driver {
             let filters = batch
                 .iter()
                 .map(|(f, q)| SubscribeFilter::new(f.as_str().to_owned(), to_rumqttc(*q)));
-            self.eventloop
-                .pending
-                .push_back(Request::Subscribe(Subscribe::new_many(filters)));
+            self.engine
+                .queue([Request::Subscribe(Subscribe::new_many(filters))]);
         }
         batches
     }
@@ -592,7 +575,7 @@ impl Driver {
     /// A PUBACK or PUBREC was written: one the router asked for (acknowledgements are
     /// left to the router for the whole turn that wrote it), or one rumqttc wrote as it read.
     fn ack_written(&mut self) -> Option<NetEvent> {
-        if self.eventloop.state.manual_acks {
+        if self.engine.manual_acks() {
             self.unwritten_acks = self.unwritten_acks.saturating_sub(1);
         }
         None
@@ -602,7 +585,7 @@ impl Driver {
     /// acknowledgement travels with it, unless rumqttc has sent it already.
     fn incoming(&mut self, p: Publish) -> Option<NetEvent> {
         let qos = from_rumqttc(p.qos);
-        let manual = self.eventloop.state.manual_acks;
+        let manual = self.engine.manual_acks();
         // A re-delivery carries DUP. A broker that lost state (killed before it saved it)
         // may reuse a packet id we still hold for a new message, without DUP: deliver that.
         if qos == QoS::ExactlyOnce && !self.received_qos2.insert(p.pkid) && p.dup {
@@ -657,21 +640,24 @@ mod tests {
 
     fn driver() -> Driver {
         let opts = ConnectOptions::new("127.0.0.1");
-        let eventloop = EventLoop::new(MqttOptions::new("t", "127.0.0.1", 1883), 10);
+        let engine = Engine::new(
+            MqttOptions::new("t", "127.0.0.1", 1883),
+            rumqttc::NetworkOptions::new(),
+        );
         let shared = Arc::new(ClientShared::new("t".into(), opts.addr(), 10));
         let mailbox = Arc::new(Mailbox::new(10));
-        Driver::new(eventloop, &opts, Default::default(), mailbox, shared)
+        Driver::new(engine, &opts, Default::default(), mailbox, shared)
     }
 
     #[test]
     fn events_parsed_before_a_loss_are_reported_before_it() {
         let mut d = driver();
-        let events = &mut d.eventloop.state.events;
-        events.push_back(Event::Incoming(Incoming::SubAck(SubAck::new(
-            3,
-            vec![SubscribeReasonCode::Success(rumqttc::QoS::AtLeastOnce)],
-        ))));
-        events.push_back(Event::Outgoing(Out::Subscribe(4)));
+        d.engine
+            .record(Event::Incoming(Incoming::SubAck(SubAck::new(
+                3,
+                vec![SubscribeReasonCode::Success(rumqttc::QoS::AtLeastOnce)],
+            ))));
+        d.engine.record(Event::Outgoing(Out::Subscribe(4)));
         let reported = d.lost("reset".into());
         assert!(
             matches!(
@@ -684,7 +670,7 @@ mod tests {
             ),
             "{reported:?}"
         );
-        assert!(d.eventloop.state.events.is_empty());
+        assert_eq!(d.engine.events(), 0);
     }
 
     #[test]

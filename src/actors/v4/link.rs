@@ -5,12 +5,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use rumqttc::{
-    EventLoop, LastWill, MqttOptions, NetworkOptions, Request, SubscribeFilter, TlsConfiguration,
-    Transport,
+    LastWill, MqttOptions, NetworkOptions, Request, SubscribeFilter, TlsConfiguration, Transport,
 };
 use tokio::sync::Notify;
 
 use super::driver::Driver;
+use super::engine::Engine;
 use super::sending::{Sending, Unsent, INFLIGHT};
 use crate::actors::mailbox::Mailbox;
 use crate::actors::messages::{AckToken, Reply};
@@ -38,17 +38,15 @@ pub fn open(
     mailbox: Arc<Mailbox>,
     shared: Arc<ClientShared>,
 ) -> Result<(V4Link, NetEvents), Error> {
-    // The driver writes requests itself: rumqttc's request channel stays unused.
-    let mut eventloop = EventLoop::new(mqtt_options(opts, &opts.primary())?, 1);
     let mut network = NetworkOptions::new();
     network.set_connection_timeout(opts.timeout.as_secs_f64().ceil().max(1.0) as u64);
     // Small packets (acknowledgements above all) must not wait for Nagle's algorithm.
     network.set_tcp_nodelay(true);
-    eventloop.set_network_options(network);
+    let engine = Engine::new(mqtt_options(opts, &opts.primary())?, network);
     let sending = Rc::new(RefCell::new(Sending::default()));
     let wake = Rc::new(Notify::new());
     let shares = (sending.clone(), wake.clone());
-    let events = Driver::new(eventloop, opts, shares, mailbox, shared).into_events();
+    let events = Driver::new(engine, opts, shares, mailbox, shared).into_events();
     Ok((V4Link { sending, wake }, events))
 }
 

@@ -4,6 +4,7 @@
 //! while connected, and `Sending` is what they share of what is on its way.
 
 mod driver;
+mod engine;
 mod link;
 mod sending;
 mod wire;

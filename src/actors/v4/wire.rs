@@ -1,5 +1,5 @@
-//! Wire: how a connected link reads and writes. The driver takes its own turns over
-//! rumqttc's public parts (`EventLoop::network`, `state` and `pending`) instead of calling
+//! Wire: how a connected link reads and writes. The driver takes turns of its own over
+//! rumqttc's parts (through the [`Engine`](super::engine::Engine)) instead of calling
 //! `EventLoop::poll`, which reads whenever data comes and writes one request per poll (a
 //! system call each). A turn writes everything that is ready in one flush, then reads, but
 //! only while the mailbox has room for what one read brings: a script that reads its messages
@@ -14,16 +14,13 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_util::FutureExt;
-use rumqttc::{ConnectionError, EventLoop, PingReq, Request, StateError};
+use rumqttc::Request;
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 use tracing::info;
 
 use super::driver::Driver;
-
-/// Most packets one read brings: rumqttc's `Network::readb` parses at most 10.
-pub const READ_MAX: usize = 10;
+use super::engine::READ_MAX;
 
 /// Most publishes written in one turn, so that a long burst does not put off reading.
 const WRITE_MAX: usize = 64;
@@ -47,7 +44,7 @@ enum Reading {
 
 /// What ended a turn's wait.
 enum Woke {
-    Read(Result<(), StateError>),
+    Read(Result<(), String>),
     PingDue,
     Silent,
     Room,
@@ -145,18 +142,17 @@ impl Driver {
     pub(super) async fn turn(&mut self) -> Result<(), String> {
         let reading = self.choose_reading();
         let more = self.write_ready().await?;
-        let busy = more || !self.eventloop.state.events.is_empty();
+        let busy = more || self.engine.events() > 0;
         let wake = self.wire.wake.clone();
         let keep_alive = !self.keep_alive.is_zero();
         let room = READ_MAX.min(self.mailbox.capacity());
         let mailbox = self.mailbox.clone();
-        let EventLoop { network, state, .. } = &mut self.eventloop;
-        let network = network.as_mut().ok_or("not connected")?;
+        let engine = &mut self.engine;
         let watching = self.wire.watching;
         let (ping, silent) = self.wire.timers();
         let woke = tokio::select! {
             biased;
-            read = network.readb(state), if reading == Reading::Read => Woke::Read(read),
+            read = engine.read(), if reading == Reading::Read => Woke::Read(read),
             () = silent, if watching && reading == Reading::Read => Woke::Silent,
             () = ping, if keep_alive => Woke::PingDue,
             () = mailbox.room_for(room), if reading != Reading::Read => Woke::Room,
@@ -166,7 +162,7 @@ impl Driver {
         };
         match woke {
             Woke::Read(read) => {
-                read.map_err(state_error)?;
+                read?;
                 self.read_on()?;
                 // rumqttc wrote the acknowledgements of what it read, if they were its to
                 // write: they go out at the start of the next turn, which follows at once,
@@ -177,13 +173,15 @@ impl Driver {
             }
             Woke::PingDue => {
                 reset(&mut self.wire.ping, Instant::now() + self.keep_alive);
-                if reading != Reading::Read {
+                if reading == Reading::Read {
+                    self.engine
+                        .write(Request::PingReq(rumqttc::PingReq))
+                        .await?;
+                } else {
                     // The last ping's answer may wait unread behind the messages the script
-                    // has not made room for: the broker still gets a ping every keep-alive
-                    // (rumqttc refuses one while an answer is due).
-                    self.eventloop.state.await_pingresp = false;
+                    // has not made room for: the broker still gets a ping every keep-alive.
+                    self.engine.ping_regardless().await?;
                 }
-                self.write(Request::PingReq(PingReq)).await?;
                 self.flush().await
             }
             Woke::Silent => Err(format!(
@@ -211,18 +209,12 @@ impl Driver {
     fn read_on(&mut self) -> Result<(), String> {
         let room = READ_MAX.min(self.mailbox.capacity());
         loop {
-            let EventLoop { network, state, .. } = &mut self.eventloop;
-            let read = state.events.len();
+            let read = self.engine.events();
             if read >= EVENTS_MAX || (!self.wire.slow && !self.mailbox.has_room(room + read)) {
                 return Ok(());
             }
-            let network = network.as_mut().ok_or("not connected")?;
-            // Pending only at its first await, before it takes anything from the socket:
-            // the write buffer it feeds acknowledgements to is flushed every turn, so it
-            // never waits to write.
-            match network.readb(state).now_or_never() {
-                Some(read) => read.map_err(state_error)?,
-                None => return Ok(()),
+            if !self.engine.read_waiting()? {
+                return Ok(());
             }
         }
     }
@@ -260,7 +252,8 @@ impl Driver {
         self.shared
             .send_queue
             .set_overflow(reading != Reading::Read);
-        self.eventloop.state.manual_acks = self.wire.slow || self.unwritten_acks > 0;
+        self.engine
+            .set_manual_acks(self.wire.slow || self.unwritten_acks > 0);
         reading
     }
 
@@ -270,14 +263,14 @@ impl Driver {
     /// once, with what the last read wrote. Returns whether more publishes are ready.
     async fn write_ready(&mut self) -> Result<bool, String> {
         let mut wrote = false;
-        while let Some(request) = self.eventloop.pending.pop_front() {
-            self.write(request).await?;
+        while let Some(request) = self.engine.next_queued() {
+            self.engine.write(request).await?;
             wrote = true;
         }
         loop {
             let next = self.sending.borrow_mut().next_ack();
             let Some(ack) = next else { break };
-            self.write(ack).await?;
+            self.engine.write(ack).await?;
             wrote = true;
         }
         loop {
@@ -289,14 +282,14 @@ impl Driver {
                 }
             };
             let Some(request) = next else { break };
-            self.write(request).await?;
+            self.engine.write(request).await?;
             wrote = true;
         }
         let mut moved = 0;
         while moved < WRITE_MAX {
             let next = self.sending.borrow_mut().take_ready();
             let Some(publish) = next else { break };
-            self.write(Request::Publish(publish)).await?;
+            self.engine.write(Request::Publish(publish)).await?;
             moved += 1;
         }
         if moved > 0 {
@@ -318,7 +311,7 @@ impl Driver {
                 }
             };
             if let Some(disconnect) = next {
-                self.write(disconnect).await?;
+                self.engine.write(disconnect).await?;
                 wrote = true;
             }
         }
@@ -328,29 +321,10 @@ impl Driver {
         Ok(more)
     }
 
-    /// Hands one request to rumqttc's state and its packet to the network's write buffer.
-    async fn write(&mut self, request: Request) -> Result<(), String> {
-        let packet = self
-            .eventloop
-            .state
-            .handle_outgoing_packet(request)
-            .map_err(state_error)?;
-        if let Some(packet) = packet {
-            let network = self.eventloop.network.as_mut().ok_or("not connected")?;
-            network.write(packet).await.map_err(state_error)?;
-        }
-        Ok(())
-    }
-
-    /// Sends what the network's write buffer holds, within the connection timeout.
+    /// Sends what the network's write buffer holds, what a read wrote included.
     async fn flush(&mut self) -> Result<(), String> {
         self.wire.unflushed = false;
-        let bound = Duration::from_secs(self.eventloop.network_options.connection_timeout());
-        let network = self.eventloop.network.as_mut().ok_or("not connected")?;
-        match tokio::time::timeout(bound, network.flush()).await {
-            Ok(flushed) => flushed.map_err(state_error),
-            Err(_) => Err(ConnectionError::FlushTimeout.to_string()),
-        }
+        self.engine.flush().await
     }
 }
 
@@ -360,9 +334,4 @@ async fn wait_until(reading: Reading) {
         Reading::WaitForRoom(until) => tokio::time::sleep_until(until).await,
         Reading::Read => std::future::pending().await,
     }
-}
-
-/// A state or network error, worded as rumqttc's `poll` words it.
-fn state_error(e: StateError) -> String {
-    ConnectionError::MqttState(e).to_string()
 }
