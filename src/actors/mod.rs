@@ -1,6 +1,6 @@
 //! The actors behind a client, and the thread-safe pieces the Lua side shares with them.
 //!
-//! - [`ConnectionActor`] owns the protocol link (rumqttc's client and event loop) and the state
+//! - [`ConnectionActor`] owns the protocol link (the `Link` of one protocol version) and the state
 //!   of the conversation with the broker: pending acknowledgements, reconnection, closing.
 //! - [`RouterActor`] owns the active subscriptions in a topic trie and routes every incoming
 //!   PUBLISH to a mailbox.
