@@ -457,3 +457,6 @@ fn lost_error(e: &Error) -> Error {
         other => other.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests;
