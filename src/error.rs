@@ -1,4 +1,6 @@
-//! The crate's one error type. The Lua layer turns it into the message a script catches.
+//! The client's one error type: typed reasons, worded for Rust. The Lua layer
+//! (`src/lua/errors.rs`) words them for scripts, and adds what only a Lua call can get
+//! wrong (an argument's position, an unknown option).
 
 use crate::topic::TopicError;
 
@@ -7,27 +9,18 @@ use crate::topic::TopicError;
 pub enum Error {
     #[error("invalid topic {topic:?}: {why}")]
     InvalidTopic { topic: String, why: TopicError },
-    #[error("bad option 'will.topic': invalid topic {topic:?}: {why}")]
-    InvalidWillTopic { topic: String, why: TopicError },
     #[error("invalid filter {filter:?}: {why}")]
     InvalidFilter { filter: String, why: TopicError },
-    #[error("bad argument #{position} '{name}': expected {expected}, got {got}")]
-    BadArgument {
-        position: usize,
-        name: &'static str,
+    /// An option's value breaks its rule; `option` is its name in the API (`tls.ca_file`).
+    #[error("invalid option {option}: expected {expected}, got {got}")]
+    InvalidOption {
+        option: String,
         expected: &'static str,
         got: String,
     },
-    #[error("bad option '{name}': expected {expected}, got {got}")]
-    BadOption {
-        name: String,
-        expected: &'static str,
-        got: String,
-    },
-    #[error("bad argument #2 'payload': expected a message of at most {max} bytes with its topic (MQTT's limit), got {size}")]
+    /// A message too large for an MQTT packet, counted with its topic.
+    #[error("a message of {size} bytes with its topic is over MQTT's limit of {max}")]
     PayloadTooLarge { size: usize, max: usize },
-    #[error("unknown option {name:?} (known options: {known})")]
-    UnknownOption { name: String, known: &'static str },
     #[error("bad connect string {text:?}: {why}")]
     BadConnectString { text: String, why: String },
     #[error("could not resolve host {host:?}: {why}")]

@@ -82,8 +82,8 @@ fn bare_word_is_known(directive: &str) -> bool {
 
 /// The filter and the format layers `cfg` asks for.
 fn layers(cfg: &LogConfig) -> Result<(EnvFilter, Boxed)> {
-    let refused = |why: String| Error::BadOption {
-        name: "level".into(),
+    let refused = |why: String| Error::InvalidOption {
+        option: "level".into(),
         expected: LEVEL,
         got: format!("{:?} ({why})", cfg.filter),
     };
@@ -98,8 +98,8 @@ fn layers(cfg: &LogConfig) -> Result<(EnvFilter, Boxed)> {
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|e| Error::BadOption {
-                    name: "file".into(),
+                .map_err(|e| Error::InvalidOption {
+                    option: "file".into(),
                     expected: "a file the process can append to",
                     got: format!("{path:?} ({e})"),
                 })?;
@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn a_filter_that_does_not_parse_is_refused_with_the_option_named() {
         let err = refusal("warn,[[[");
-        assert!(err.contains("bad option 'level'"), "{err}");
+        assert!(err.contains("invalid option level"), "{err}");
     }
 
     #[test]
@@ -247,6 +247,6 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.contains("bad option 'file'"), "{err}");
+        assert!(err.contains("invalid option file"), "{err}");
     }
 }

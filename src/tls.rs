@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::options::TlsOptions;
 
 fn bad(name: &str, expected: &'static str, got: String) -> Error {
-    Error::BadOption {
-        name: format!("tls.{name}"),
+    Error::InvalidOption {
+        option: format!("tls.{name}"),
         expected,
         got,
     }

@@ -3,40 +3,44 @@
 
 use mlua::{Lua, Value};
 
-use super::errors::{bad_arg, lua_error};
+use super::errors::{bad_arg, lua_error, CallError, Result};
 use super::fields::{bool_option, number, number_option};
 use crate::actors::Claim;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::options::{self, expect, quote, PublishOptions, QoS};
 use crate::topic::{TopicFilter, TopicName};
 
 /// A topic name argument (publish).
 ///
 /// # Errors
-/// `BadArgument` for a non-string; `InvalidTopic` with the rule it breaks.
+/// `Argument` for a non-string; `InvalidTopic` with the rule it breaks.
 pub fn topic(v: &Value, position: usize) -> Result<TopicName> {
     let Value::String(s) = v else {
         return Err(bad_arg(position, "topic", "a string", v));
     };
     let bytes = s.as_bytes();
-    TopicName::from_bytes(&bytes).map_err(|why| Error::InvalidTopic {
-        topic: quote(&bytes),
-        why,
+    TopicName::from_bytes(&bytes).map_err(|why| {
+        CallError::Client(Error::InvalidTopic {
+            topic: quote(&bytes),
+            why,
+        })
     })
 }
 
 /// A topic filter argument (subscribe, unsubscribe).
 ///
 /// # Errors
-/// `BadArgument` for a non-string; `InvalidFilter` with the rule it breaks.
+/// `Argument` for a non-string; `InvalidFilter` with the rule it breaks.
 pub fn filter(v: &Value, position: usize) -> Result<TopicFilter> {
     let Value::String(s) = v else {
         return Err(bad_arg(position, "filter", "a string", v));
     };
     let bytes = s.as_bytes();
-    TopicFilter::from_bytes(&bytes).map_err(|why| Error::InvalidFilter {
-        filter: quote(&bytes),
-        why,
+    TopicFilter::from_bytes(&bytes).map_err(|why| {
+        CallError::Client(Error::InvalidFilter {
+            filter: quote(&bytes),
+            why,
+        })
     })
 }
 
@@ -167,7 +171,7 @@ pub fn publish_options(qos: &Value, retain: &Value, wait: &Value) -> Result<Publ
         o.wait = bool_option("wait", wait)?;
     }
     if o.wait && o.qos == QoS::AtMostOnce {
-        return Err(Error::BadOption {
+        return Err(CallError::Option {
             name: "wait".into(),
             expected: "qos 1 or 2 with wait = true (QoS 0 is never acknowledged)",
             got: "qos 0".into(),

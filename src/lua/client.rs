@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use mlua::{Lua, UserData, UserDataMethods, Value};
 
-use super::errors::{guard, lua_error};
+use super::errors::{guard, lua_error, Result};
 use super::message;
 use super::{args, tables};
 use crate::actors::{Claim, ClientHandle, Lane, Stats, Subscribed};
 use crate::error::Error;
-use crate::error::Result;
 
 /// Longest one native wait lasts before control returns to Lua, so that Ctrl-C (which the
 /// lua5.4 interpreter handles in a hook that runs only while Lua code runs) takes effect.
@@ -209,7 +208,8 @@ impl UserData for LuaClient {
         });
         m.add_method("disconnect", |_, this, ()| {
             guard("mqtt.disconnect", || {
-                this.handle.disconnect().map(|()| true)
+                this.handle.disconnect()?;
+                Ok(true)
             })
         });
     }
@@ -241,7 +241,8 @@ fn granted(s: Option<Subscribed>) -> Result<[i64; 2]> {
         }) => Ok([i64::from(qos.as_u8()), id as i64]),
         Some(refused) => Err(Error::SubscriptionRefused {
             filter: refused.filter.into_string(),
-        }),
-        None => Err(Error::Internal("SUBACK without return codes".into())),
+        }
+        .into()),
+        None => Err(Error::Internal("SUBACK without return codes".into()).into()),
     }
 }

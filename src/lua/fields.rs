@@ -3,8 +3,7 @@
 
 use mlua::{Table, Value};
 
-use super::errors::{bad_arg, bad_option, describe, lua_error};
-use crate::error::{Error, Result};
+use super::errors::{bad_arg, bad_option, describe, lua_error, CallError, Result};
 use crate::options::expect;
 
 pub fn number(v: &Value) -> Option<f64> {
@@ -30,7 +29,7 @@ pub fn option_pairs(
     for pair in t.pairs::<Value, Value>() {
         let (k, value) = pair.map_err(lua_error)?;
         let Value::String(name) = &k else {
-            return Err(Error::UnknownOption {
+            return Err(CallError::UnknownOption {
                 name: describe(&k),
                 known,
             });

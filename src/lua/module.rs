@@ -31,7 +31,8 @@ pub fn copper_mqtt(lua: &Lua) -> mlua::Result<Table> {
         "log",
         lua.create_function(|_, opts: Value| {
             guard("mqtt.log", || {
-                crate::telemetry::configure(&tables::log_options(&opts)?).map(|()| true)
+                crate::telemetry::configure(&tables::log_options(&opts)?)?;
+                Ok(true)
             })
         })?,
     )?;

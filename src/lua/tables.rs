@@ -4,9 +4,9 @@
 use mlua::{Lua, Value};
 
 use super::args::payload;
-use super::errors::{bad_arg, bad_option, lua_error};
+use super::errors::{bad_arg, bad_option, lua_error, CallError, Result};
 use super::fields::{bool_option, number_option, option_pairs, text_option};
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::options::{
     self, expect, quote, ConnectOptions, QoS, Reconnect, Server, TlsOptions, Will,
 };
@@ -62,7 +62,7 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
                     Value::String(s) => format!("{} bytes that are not UTF-8", s.as_bytes().len()),
                     other => other.type_name().to_string(),
                 };
-                let text = text_option(&name, &v).map_err(|_| Error::BadOption {
+                let text = text_option(&name, &v).map_err(|_| CallError::Option {
                     name: name.clone(),
                     expected: expect::PASSWORD,
                     got: hidden,
@@ -85,7 +85,7 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
                 tls_off = v == Value::Boolean(false);
             }
             _ => {
-                return Err(Error::UnknownOption {
+                return Err(CallError::UnknownOption {
                     name,
                     known: CONNECT_KEYS,
                 })
@@ -94,7 +94,7 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
     }
     if !own_id && !o.clean_session {
         // A generated id is new on every run: its session would never be resumed.
-        return Err(Error::BadOption {
+        return Err(CallError::Option {
             name: "client_id".into(),
             expected: "a client id of your own when clean_session is false",
             got: "nil".into(),
@@ -116,7 +116,7 @@ pub fn connect_options(lua: &Lua, host: &Value, opts: &Value) -> Result<ConnectO
         }
     }
     if tls_off && o.tls_scheme {
-        return Err(Error::BadOption {
+        return Err(CallError::Option {
             name: "tls".into(),
             expected:
                 "true or a table with an mqtts:// or wss:// connect string, which asks for TLS",
@@ -154,7 +154,7 @@ fn tls(v: &Value) -> Result<Option<TlsOptions>> {
                 }
             }
             _ => {
-                return Err(Error::UnknownOption {
+                return Err(CallError::UnknownOption {
                     name: full,
                     known: TLS_KEYS,
                 })
@@ -202,7 +202,7 @@ pub fn log_options(v: &Value) -> Result<LogConfig> {
             }
             "file" => cfg.file = Some(text_option(&name, &value)?.into()),
             _ => {
-                return Err(Error::UnknownOption {
+                return Err(CallError::UnknownOption {
                     name,
                     known: LOG_KEYS,
                 })
@@ -238,7 +238,7 @@ fn reconnect(v: &Value) -> Result<Option<Reconnect>> {
                 )?)
             }
             _ => {
-                return Err(Error::UnknownOption {
+                return Err(CallError::UnknownOption {
                     name: full,
                     known: RECONNECT_KEYS,
                 })
@@ -246,7 +246,7 @@ fn reconnect(v: &Value) -> Result<Option<Reconnect>> {
         }
     }
     if r.max_delay < r.min_delay {
-        return Err(Error::BadOption {
+        return Err(CallError::Option {
             name: "reconnect.max_delay".into(),
             expected: "a delay no shorter than reconnect.min_delay",
             got: format!("{}", r.max_delay.as_secs_f64()),
@@ -279,7 +279,7 @@ fn will(lua: &Lua, v: &Value) -> Result<Will> {
                 let bytes = s.as_bytes();
                 topic =
                     Some(
-                        TopicName::from_bytes(&bytes).map_err(|why| Error::InvalidWillTopic {
+                        TopicName::from_bytes(&bytes).map_err(|why| CallError::WillTopic {
                             topic: quote(&bytes),
                             why,
                         })?,
@@ -292,7 +292,7 @@ fn will(lua: &Lua, v: &Value) -> Result<Will> {
             "qos" => w.qos = number_option("will.qos", &value, options::qos, expect::QOS)?,
             "retain" => w.retain = bool_option("will.retain", &value)?,
             _ => {
-                return Err(Error::UnknownOption {
+                return Err(CallError::UnknownOption {
                     name: format!("will.{name}"),
                     known: WILL_KEYS,
                 })

@@ -4,8 +4,7 @@
 use mlua::{Lua, Table, UserData, UserDataMethods, Value};
 
 use super::args;
-use super::errors::{self, guard};
-use crate::error::Result;
+use super::errors::{self, guard, CallError, Result};
 use crate::topic::{TopicError, TopicFilter, TopicName, TopicTrie};
 
 /// A standalone topic trie: filter → ids.
@@ -17,7 +16,7 @@ pub struct LuaRouter {
 fn id(v: &Value) -> Result<i64> {
     match v {
         Value::Integer(i) => Ok(*i),
-        _ => Err(crate::Error::BadArgument {
+        _ => Err(CallError::Argument {
             position: 2,
             name: "id",
             expected: "an integer",
