@@ -2,18 +2,15 @@
 //! connects, matches acknowledgements to the requests that wait for them (the link's own
 //! re-subscriptions after a reconnect that found no session first), and closes gracefully.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Recipient, StreamHandler};
-use rustc_hash::FxHashMap;
 use tracing::{debug, error, info, warn};
 
-use super::mailbox::SubscriptionId;
 use super::messages::{
-    Acknowledge, Arrival, Closed, Disconnect, Flush, Granted, Publish, Register, Reply, Route,
-    Subscribe, TakeQueued, Unregister, Unsubscribe,
+    Acknowledge, Arrival, Closed, Disconnect, Flush, Publish, Register, Reply, Route, Subscribe,
+    TakeQueued, Unregister, Unsubscribe,
 };
 use super::protocol::{Link, NetEvent, NetEvents};
 use super::router::RouterActor;
@@ -21,6 +18,9 @@ use super::shared::ClientShared;
 use crate::error::Error;
 use crate::options::QoS;
 use crate::topic::TopicFilter;
+use requests::{PendingSubscribe, PendingUnsubscribe, Requests};
+
+mod requests;
 
 /// The actor that owns one client's connection to its broker.
 pub struct ConnectionActor {
@@ -38,14 +38,8 @@ pub struct ConnectionActor {
     timeout: Duration,
     /// The answer to `mqtt.connect`, until the first CONNACK or failure.
     connect_reply: Option<Reply<()>>,
-    /// SUBSCRIBE requests in the link's queue, oldest first, until their packet goes out.
-    subscribes_queued: VecDeque<PendingSubscribe>,
-    /// SUBSCRIBE packets sent, by packet id, until their SUBACK.
-    subscribes_sent: FxHashMap<u16, PendingSubscribe>,
-    /// UNSUBSCRIBE requests in the link's queue, oldest first.
-    unsubscribes_queued: VecDeque<PendingUnsubscribe>,
-    /// UNSUBSCRIBE packets sent, by packet id, until their UNSUBACK.
-    unsubscribes_sent: FxHashMap<u16, PendingUnsubscribe>,
+    /// SUBSCRIBE and UNSUBSCRIBE requests waiting for their packet or their answer.
+    requests: Requests,
     /// Replies owed to `Disconnect` requests; `Some` once closing has begun.
     closing: Option<Vec<Reply<()>>>,
     /// Whether DISCONNECT has been queued.
@@ -56,18 +50,6 @@ pub struct ConnectionActor {
     /// and the PUBLISH packets of one read.
     taken: Vec<Publish>,
     arrivals: Vec<Arrival>,
-}
-
-struct PendingSubscribe {
-    /// The filters, with the QoS asked for and the subscription to register (none for the
-    /// re-subscriptions the actor makes by itself: the router still has them).
-    filters: Vec<(TopicFilter, QoS, Option<SubscriptionId>)>,
-    reply: Option<Reply<Granted>>,
-}
-
-struct PendingUnsubscribe {
-    filter: TopicFilter,
-    reply: Reply<()>,
 }
 
 impl ConnectionActor {
@@ -89,10 +71,7 @@ impl ConnectionActor {
             shared,
             timeout,
             connect_reply: Some(connect_reply),
-            subscribes_queued: VecDeque::new(),
-            subscribes_sent: FxHashMap::default(),
-            unsubscribes_queued: VecDeque::new(),
-            unsubscribes_sent: FxHashMap::default(),
+            requests: Requests::default(),
             closing: None,
             disconnect_queued: false,
             flushes: Vec::new(),
@@ -141,24 +120,16 @@ impl StreamHandler<Vec<NetEvent>> for ConnectionActor {
                     error!(client_id = %self.shared.client_id, error = %e, "publish given up");
                     progress = true;
                 }
-                NetEvent::SubscribeSent { pkid } => {
-                    if let Some(p) = self.subscribes_queued.pop_front() {
-                        self.subscribes_sent.insert(pkid, p);
-                    }
-                }
+                NetEvent::SubscribeSent { pkid } => self.requests.subscribe_sent(pkid),
                 NetEvent::SubAck { pkid, granted } => {
-                    if let Some(p) = self.subscribes_sent.remove(&pkid) {
+                    if let Some(p) = self.requests.suback(pkid) {
                         self.route_batch();
                         self.subscribed(p, granted);
                     }
                 }
-                NetEvent::UnsubscribeSent { pkid } => {
-                    if let Some(p) = self.unsubscribes_queued.pop_front() {
-                        self.unsubscribes_sent.insert(pkid, p);
-                    }
-                }
+                NetEvent::UnsubscribeSent { pkid } => self.requests.unsubscribe_sent(pkid),
                 NetEvent::UnsubAck { pkid } => {
-                    if let Some(p) = self.unsubscribes_sent.remove(&pkid) {
+                    if let Some(p) = self.requests.unsuback(pkid) {
                         self.route_batch();
                         self.shared.subscriptions.remove(p.filter.as_str());
                         self.router.do_send(Unregister { filter: p.filter });
@@ -205,7 +176,7 @@ impl Handler<Subscribe> for ConnectionActor {
             .map(|(f, q, _)| (f.clone(), *q))
             .collect();
         match self.link.subscribe(asked) {
-            Ok(()) => self.subscribes_queued.push_back(PendingSubscribe {
+            Ok(()) => self.requests.subscribe(PendingSubscribe {
                 filters: msg
                     .filters
                     .into_iter()
@@ -229,7 +200,7 @@ impl Handler<Unsubscribe> for ConnectionActor {
     fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
         debug!("unsubscribe");
         match self.link.unsubscribe(msg.filter.clone()) {
-            Ok(()) => self.unsubscribes_queued.push_back(PendingUnsubscribe {
+            Ok(()) => self.requests.unsubscribe(PendingUnsubscribe {
                 filter: msg.filter,
                 reply: msg.reply,
             }),
@@ -286,13 +257,7 @@ impl Handler<Disconnect> for ConnectionActor {
 impl ConnectionActor {
     fn connected(&mut self, resubscribed: Vec<Vec<(TopicFilter, QoS)>>, ctx: &mut Context<Self>) {
         self.shared.set_connected(true);
-        // The link queued the re-subscriptions ahead of every request already waiting.
-        for filters in resubscribed.into_iter().rev() {
-            self.subscribes_queued.push_front(PendingSubscribe {
-                filters: filters.into_iter().map(|(f, q)| (f, q, None)).collect(),
-                reply: None,
-            });
-        }
+        self.requests.resubscribe_first(resubscribed);
         if let Some(reply) = self.connect_reply.take() {
             let _ = reply.send(Ok(()));
             return;
@@ -311,7 +276,7 @@ impl ConnectionActor {
             let _ = reply.send(Err(e));
             return self.close(ctx);
         }
-        self.fail_sent(&lost_error(&e));
+        self.requests.fail_sent(&lost_error(&e));
         if self.closing.is_some() {
             self.close(ctx);
         }
@@ -345,34 +310,6 @@ impl ConnectionActor {
         }
         if let Some(reply) = pending.reply {
             let _ = reply.send(Ok(outcomes));
-        }
-    }
-
-    /// Fails the subscription changes whose packets went out on the lost connection: their
-    /// answers will not come. The ones not sent yet stay queued: the link sends them after
-    /// the reconnect, in order (their callers wait up to their timeout).
-    fn fail_sent(&mut self, lost: &Error) {
-        for (_, p) in self.subscribes_sent.drain() {
-            if let Some(reply) = p.reply {
-                let _ = reply.send(Err(lost.clone()));
-            }
-        }
-        for (_, p) in self.unsubscribes_sent.drain() {
-            let _ = p.reply.send(Err(lost.clone()));
-        }
-    }
-
-    /// Fails every request that waits: the client is closing.
-    fn fail_pending(&mut self, e: &Error) {
-        let lost = lost_error(e);
-        self.fail_sent(&lost);
-        for p in self.subscribes_queued.drain(..) {
-            if let Some(reply) = p.reply {
-                let _ = reply.send(Err(lost.clone()));
-            }
-        }
-        for p in self.unsubscribes_queued.drain(..) {
-            let _ = p.reply.send(Err(lost.clone()));
         }
     }
 
@@ -441,7 +378,7 @@ impl ConnectionActor {
         }
         info!(client_id = %self.shared.client_id, "closed");
         self.shared.set_closed();
-        self.fail_pending(&Error::Disconnected);
+        self.requests.fail_all(&lost_error(&Error::Disconnected));
         for reply in self.closing.take().into_iter().flatten() {
             let _ = reply.send(Ok(()));
         }

@@ -1,5 +1,9 @@
 //! A trie of topic filters that finds every filter matching a topic without scanning them
 //! all.
+//!
+//! One concept in about 450 lines of code: the node layout (levels stored inline, a short
+//! list of children before a hash map) is what insert, remove and the matching walk all rely
+//! on, and splitting them apart would spread that layout's invariants over several files.
 
 use rustc_hash::FxHashMap;
 

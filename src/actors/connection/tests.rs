@@ -11,7 +11,8 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 use super::*;
 use crate::actors::mailbox::Mailbox;
-use crate::actors::messages::{AckToken, Reply};
+use crate::actors::mailbox::SubscriptionId;
+use crate::actors::messages::{AckToken, Granted, Reply};
 use crate::options::PublishOptions;
 use crate::topic::TopicName;
 
