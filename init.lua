@@ -25,8 +25,8 @@ local function checked(depth, value, err)
 end
 
 -- A received message's table, from the values a native read returns: `topic, payload, qos,
--- retain, dup, subscription, claimed_by`. `claimed_by` is the id of the subscription that claimed it,
--- whose filter `filters` holds; then `subscription` is nil.
+-- retain, dup, subscription, claimed_by`. `claimed_by` is the id of the subscription that
+-- claimed it, whose filter `filters` holds; then `subscription` is nil.
 local function message(filters, topic, payload, qos, retain, dup, sub, claimed_by)
     return { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
              subscription = sub or filters[claimed_by] }
@@ -119,14 +119,13 @@ function Router:match(topic)
     return values
 end
 
--- Raises, at the script's line, that `call` was not made on a Client.
-local function not_a_client(call)
-    error(("mqtt.%s: expected a Client as self (call it as client:%s(...))"):format(call, call), 4)
-end
-
 -- The native client of `self`, a Client; raises at the script's line when it is not one.
 local function native_of(self, call)
-    return type(self) == "table" and rawget(self, "_c") or not_a_client(call)
+    local c = type(self) == "table" and rawget(self, "_c")
+    if not c then
+        error(("mqtt.%s: expected a Client as self (call it as client:%s(...))"):format(call, call), 3)
+    end
+    return c
 end
 
 --- Connects to a broker; returns after its CONNACK, or raises why it could not.
@@ -188,8 +187,7 @@ end
 local PUBLISH_OPTIONS = { qos = true, retain = true, wait = true }
 
 function Client:publish(topic, payload, options)
-    -- `native_of`, inlined: publish is the hottest call.
-    local c = type(self) == "table" and rawget(self, "_c") or not_a_client("publish")
+    local c = native_of(self, "publish")
     local qos, retain, wait
     if options ~= nil then
         -- Read here, on every publish: a table read in Lua costs less than through the
@@ -205,10 +203,7 @@ function Client:publish(topic, payload, options)
         end
         qos, retain, wait = options.qos, options.retain, options.wait
     end
-    local _, err = c:publish(topic, payload, qos, retain, wait)
-    if err then
-        checked(1, nil, err)
-    end
+    checked(1, c:publish(topic, payload, qos, retain, wait))
 end
 
 --- Subscribes; returns a Subscription. With `handler`, its messages go to the handler while
@@ -268,9 +263,9 @@ local function renamed(err, native, call)
     return (err:gsub("^mqtt%." .. native .. ":", call .. ":", 1))
 end
 
--- The next message of the lanes `which` names and the id of the subscription that claimed it, or nil after `timeout`;
--- raises `level` functions above the script (see `checked`), naming `call`. The native side waits in short slices so that Ctrl-C
--- can interrupt.
+-- The next message of the lanes `which` names and the id of the subscription that claimed
+-- it, or nil after `timeout`; raises `level` functions above the script (see `checked`),
+-- naming `call`. The native side waits in short slices so that Ctrl-C can interrupt.
 local function receive(c, timeout, which, level, filters, call)
     local topic, payload, qos, retain, dup, sub, claimed_by = c:receive_slice(timeout, which)
     while topic == false do
@@ -319,9 +314,7 @@ end
 --- The next message no subscription claimed, or nil after `timeout` seconds (no timeout:
 -- wait for one).
 function Client:receive(timeout)
-    -- `native_of`, inlined: receive is the hottest call after publish.
-    local c = type(self) == "table" and rawget(self, "_c") or not_a_client("receive")
-    return (receive(c, timeout, nil, 2, self._filters, "mqtt.receive"))
+    return (receive(native_of(self, "receive"), timeout, nil, 2, self._filters, "mqtt.receive"))
 end
 
 --- Dispatches messages to subscription handlers, and calls `fn(msg)` (if given) for the

@@ -145,6 +145,17 @@ describe("hostile input", function()
             local err = refuses(name, client[name], nil, "x")
             assert.matches("client:" .. name, err, 1, true)
         end
+        -- A dot for a colon is reported at the line of the script that wrote it.
+        for _, name in ipairs({ "publish", "receive", "flush", "subscribe" }) do
+            local line
+            local ok, err = pcall(function()
+                line = debug.getinfo(1, "l").currentline + 1
+                client[name]("x", "y")
+            end)
+            assert.is_false(ok)
+            assert.matches(("hostile_spec.lua:%d: mqtt.%s: expected a Client as self"):format(line, name),
+                err, 1, true)
+        end
         local sub = client:subscribe("self/x")
         for _, name in ipairs({ "receive", "listen", "unsubscribe" }) do
             local err = refuses("subscription%." .. name, sub[name], {})
