@@ -112,7 +112,7 @@ impl StreamHandler<Vec<NetEvent>> for ConnectionActor {
         for event in events {
             match event {
                 NetEvent::Publish(arrival) => self.arrivals.push(arrival),
-                NetEvent::PublishSent { .. } | NetEvent::PublishAcked { .. } => progress = true,
+                NetEvent::PublishSent | NetEvent::PublishAcked { .. } => progress = true,
                 NetEvent::Connected { resubscribed } => self.connected(resubscribed, ctx),
                 NetEvent::Failed(e) => self.failed(e, ctx),
                 NetEvent::GaveUp(e) => {

@@ -312,21 +312,19 @@ impl ClientHandle {
             ahead.lanes.clear();
             ahead.lanes.extend_from_slice(lanes);
         }
-        if let Some(t) = ahead.taken.pop_front() {
-            self.mailbox.count_read();
-            return Ok(Some(t.message));
-        }
-        match self
-            .mailbox
-            .take_into(lanes, wait, READ_AHEAD, &mut ahead.taken)
-        {
-            Take::Taken => {
-                self.mailbox.count_read();
-                Ok(ahead.taken.pop_front().map(|t| t.message))
+        if ahead.taken.is_empty() {
+            match self
+                .mailbox
+                .take_into(lanes, wait, READ_AHEAD, &mut ahead.taken)
+            {
+                Take::Taken => {}
+                Take::Empty => return Ok(None),
+                Take::Closed => return Err(Error::Disconnected),
             }
-            Take::Empty => Ok(None),
-            Take::Closed => Err(Error::Disconnected),
         }
+        let message = ahead.taken.pop_front().map(|t| t.message);
+        self.mailbox.count_read();
+        Ok(message)
     }
 
     /// Returns the messages read ahead to the mailbox, before a subscription changes how

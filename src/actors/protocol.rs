@@ -1,6 +1,6 @@
 //! The seam between the connection actor and one version of the MQTT protocol: the requests
 //! the actor makes ([`Link`]) and the events it reacts to ([`NetEvent`]). MQTT 3.1.1 lives in
-//! `v4.rs`; MQTT 5 slots in beside it without touching the router or the façade.
+//! `v4/`; MQTT 5 slots in beside it without touching the router or the façade.
 
 use std::pin::Pin;
 
@@ -29,7 +29,7 @@ pub enum NetEvent {
     /// The broker sent a PUBLISH.
     Publish(Arrival),
     /// A QoS 0 PUBLISH of ours went out: it is complete.
-    PublishSent { pkid: u16 },
+    PublishSent,
     /// A QoS 1 or 2 PUBLISH of ours completed (PUBACK or PUBCOMP).
     PublishAcked { pkid: u16 },
     /// A SUBSCRIBE went out.
@@ -51,8 +51,8 @@ pub enum NetEvent {
 pub type NetEvents = Pin<Box<dyn Stream<Item = Vec<NetEvent>>>>;
 
 /// Requests to the protocol. None blocks: each either queues the request or says why not.
-/// The link sends a held publish as soon as the connection, its packet ids and its windows
-/// allow, and then frees its place in the client's send queue.
+/// The link sends a publish as soon as the connection, its packet ids and its windows allow,
+/// and then frees its place in the client's send queue.
 pub trait Link {
     /// Holds a PUBLISH until it can go. `confirm` hears when the broker has acknowledged it
     /// (PUBACK, PUBCOMP), or for QoS 0 when it went out.

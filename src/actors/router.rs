@@ -111,11 +111,11 @@ impl Handler<Route> for RouterActor {
     /// Routes the PUBLISH packets of one read, under one hold of the mailbox. When a lane a
     /// message needs is full, a QoS 0 message read for a slow consumer is dropped and
     /// counted; any other waits for room until the Lua side makes some (and every message
-    /// after one that waits waits too, so the Lua side reads them in order and acknowledgements keep
-    /// theirs).
+    /// after one that waits waits too, so the Lua side reads them in order and
+    /// acknowledgements keep theirs).
     #[tracing::instrument(name = "route", level = "trace", skip_all,
-        fields(client_id = %self.client_id, count = routes.len()))]
-    fn handle(&mut self, Route(routes): Route, ctx: &mut Context<Self>) {
+        fields(client_id = %self.client_id, count = arrivals.len()))]
+    fn handle(&mut self, Route(arrivals): Route, ctx: &mut Context<Self>) {
         let mailbox = self.mailbox.clone();
         let mut deliveries = mailbox.deliveries();
         let mut acks = Vec::new();
@@ -126,7 +126,7 @@ impl Handler<Route> for RouterActor {
             message,
             ack,
             may_drop,
-        } in routes
+        } in arrivals
         {
             matched.clear();
             self.trie

@@ -162,8 +162,7 @@ impl Driver {
                 r @ (Request::Subscribe(_) | Request::Unsubscribe(_)) => {
                     self.carried_requests.push(r);
                 }
-                // Acknowledgements (counted above), pings: they belong to the lost
-                // connection; a DISCONNECT has nothing left to end.
+                // Pings belong to the lost connection; a DISCONNECT has nothing left to end.
                 _ => {}
             }
         }

@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 
 use crate::actors::messages::{AckToken, Reply};
 use crate::error::{Error, Result};
+use crate::options::QoS as Level;
 
 /// rumqttc's in-flight limit, which is also the length of its packet-id cycle.
 pub const INFLIGHT: u16 = 100;
@@ -185,7 +186,7 @@ impl Sending {
     pub fn next_ack(&mut self) -> Option<Request> {
         let token = self.acks.pop_front()?;
         Some(match token.qos {
-            crate::options::QoS::ExactlyOnce => Request::PubRec(PubRec::new(token.pkid)),
+            Level::ExactlyOnce => Request::PubRec(PubRec::new(token.pkid)),
             _ => Request::PubAck(PubAck::new(token.pkid)),
         })
     }

@@ -13,6 +13,8 @@ use crate::actors::protocol::NetEvent;
 use crate::options::QoS;
 
 impl Driver {
+    /// Keeps the books of one event rumqttc recorded, and says what of it concerns the
+    /// connection actor.
     pub(super) fn translate(&mut self, event: Event) -> Option<NetEvent> {
         match &event {
             Event::Incoming(Incoming::ConnAck(_)) => self.wire.connected(self.keep_alive),
@@ -77,13 +79,17 @@ impl Driver {
             Event::Outgoing(Out::Publish(pkid)) => {
                 self.sending.borrow_mut().sent(pkid);
                 // A QoS 0 publish is complete once written.
-                (pkid == 0).then_some(NetEvent::PublishSent { pkid })
+                (pkid == 0).then_some(NetEvent::PublishSent)
             }
             Event::Outgoing(Out::PubRec(pkid)) => {
                 self.pubrec_sent.insert(pkid);
-                self.ack_written()
+                self.ack_written();
+                None
             }
-            Event::Outgoing(Out::PubAck(_)) => self.ack_written(),
+            Event::Outgoing(Out::PubAck(_)) => {
+                self.ack_written();
+                None
+            }
             Event::Outgoing(Out::PingReq) => {
                 let patience = self.ping_patience();
                 self.wire.ping_sent(patience);
@@ -101,16 +107,15 @@ impl Driver {
 
     /// A PUBACK or PUBREC was written: one the router asked for (acknowledgements are
     /// left to the router for the whole turn that wrote it), or one rumqttc wrote as it read.
-    pub(super) fn ack_written(&mut self) -> Option<NetEvent> {
+    fn ack_written(&mut self) {
         if self.engine.manual_acks() {
             self.unwritten_acks = self.unwritten_acks.saturating_sub(1);
         }
-        None
     }
 
     /// An incoming PUBLISH, unless it repeats a QoS 2 message already handed on. Its
     /// acknowledgement travels with it, unless rumqttc has sent it already.
-    pub(super) fn incoming(&mut self, p: Publish) -> Option<NetEvent> {
+    fn incoming(&mut self, p: Publish) -> Option<NetEvent> {
         let qos = from_rumqttc(p.qos);
         let manual = self.engine.manual_acks();
         // A re-delivery carries DUP. A broker that lost state (killed before it saved it)

@@ -145,7 +145,7 @@ impl Driver {
         let busy = more || self.engine.events() > 0;
         let wake = self.wire.wake.clone();
         let keep_alive = !self.keep_alive.is_zero();
-        let room = READ_MAX.min(self.mailbox.capacity());
+        let room = self.read_room();
         let mailbox = self.mailbox.clone();
         let engine = &mut self.engine;
         let watching = self.wire.watching;
@@ -207,7 +207,7 @@ impl Driver {
     /// has read fewer than [`EVENTS_MAX`] events and the mailbox has room for another read
     /// beyond them (each event counted as a message, which errs on the safe side).
     fn read_on(&mut self) -> Result<(), String> {
-        let room = READ_MAX.min(self.mailbox.capacity());
+        let room = self.read_room();
         loop {
             let read = self.engine.events();
             if read >= EVENTS_MAX || (!self.wire.slow && !self.mailbox.has_room(room + read)) {
@@ -219,13 +219,18 @@ impl Driver {
         }
     }
 
+    /// The room a read needs in the mailbox: what it brings at most, or the whole mailbox
+    /// when that is smaller (then what does not fit waits in the router).
+    fn read_room(&self) -> usize {
+        READ_MAX.min(self.mailbox.capacity())
+    }
+
     /// Decides whether this turn reads, and who acknowledges what it reads: rumqttc, as it
     /// reads, unless the Lua side is a slow consumer or acknowledgements asked of the router
     /// are still to be written (they come first). Called between turns, when every event has
     /// been translated, so that one choice holds for everything a turn reads and writes.
     fn choose_reading(&mut self) -> Reading {
-        let room = READ_MAX.min(self.mailbox.capacity());
-        let reading = if self.mailbox.has_room(room) {
+        let reading = if self.mailbox.has_room(self.read_room()) {
             self.wire.slow = false;
             Reading::Read
         } else if self.wire.slow {
