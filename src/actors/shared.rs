@@ -305,14 +305,13 @@ impl SendQueue {
     /// Lets publishes take places beyond the limit (while the link waits for the Lua side
     /// to read), or no longer. Wakes a publisher waiting for a place.
     pub fn set_overflow(&self, on: bool) {
-        // A load first: the link calls this every turn, and nearly always changes nothing.
+        // A load first: the link (the only writer) calls this every turn, and nearly always
+        // changes nothing.
         if self.overflow.load(Ordering::Relaxed) == on {
             return;
         }
-        if self.overflow.swap(on, Ordering::SeqCst) != on
-            && on
-            && self.waiting.load(Ordering::SeqCst)
-        {
+        self.overflow.store(on, Ordering::SeqCst);
+        if on && self.waiting.load(Ordering::SeqCst) {
             let _guard = self.guard();
             self.freed.notify_all();
         }
@@ -360,6 +359,35 @@ mod tests {
         q.acquire(Duration::from_secs(10)).unwrap();
         releaser.join().unwrap();
         assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn while_the_link_waits_for_the_reader_a_full_queue_takes_up_to_the_overflow_more() {
+        let q = Arc::new(SendQueue::new(1));
+        q.acquire(Duration::ZERO).unwrap();
+        let opener = {
+            let q = q.clone();
+            std::thread::spawn(move || {
+                while !q.waiting.load(Ordering::SeqCst) {
+                    std::thread::yield_now();
+                }
+                q.set_overflow(true);
+            })
+        };
+        // Woken by the overflow, not by a place freed.
+        q.acquire(Duration::from_secs(10)).unwrap();
+        opener.join().unwrap();
+        for _ in 1..OVERFLOW {
+            q.acquire(Duration::ZERO).unwrap();
+        }
+        assert!(matches!(
+            q.acquire(Duration::ZERO),
+            Err(Error::QueueFull(1))
+        ));
+        assert_eq!(q.len(), 1 + OVERFLOW);
+        q.set_overflow(false);
+        q.free(OVERFLOW);
+        assert!(q.acquire(Duration::ZERO).is_err(), "back to its limit");
     }
 
     fn publish(topic: &str) -> Publish {
