@@ -5,9 +5,12 @@
 -- the caller's line, so `pcall` catches a plain string.
 
 local native = require("copper_mqtt")
+-- The calls made for every message: plain C functions, which find the client through its
+-- table's `_binding`.
+local native_publish, receive_slice = native.publish, native.receive_slice
 
 -- Locals, read on every publish and receive: cheaper than looking globals up.
-local error, next, rawget, type = error, next, rawget, type
+local error, rawget, type = error, rawget, type
 
 local mqtt = {
     QoS = native.QoS,
@@ -131,9 +134,11 @@ end
 --- Connects to a broker; returns after its CONNACK, or raises why it could not.
 function mqtt.connect(host, options)
     local c = checked(1, native.connect(host, options))
-    -- `_handlers` maps subscription ids to their handler functions, `_filters` to their
-    -- filters (a message a subscription claimed comes without its filter: it is found here).
-    return setmetatable({ _c = c, _handlers = {}, _filters = {} }, Client)
+    -- `_binding`: what the calls made for every message (`publish`, `receive_slice`) find
+    -- the client by. `_handlers` maps subscription ids to their handler functions,
+    -- `_filters` to their filters (a message a subscription claimed comes without its
+    -- filter: it is found here).
+    return setmetatable({ _c = c, _binding = c:bind(), _handlers = {}, _filters = {} }, Client)
 end
 
 --- A subscription: `filter`, `qos` (as granted), and its own `receive`, `listen`,
@@ -174,36 +179,12 @@ local function qos_of(call, qos_or_opts)
     return qos_or_opts.qos
 end
 
--- How a bad value is named in messages, as the native side names it.
-local function describe(v)
-    if type(v) == "string" then
-        return ("%q"):format(v)
-    elseif type(v) == "number" or type(v) == "boolean" then
-        return tostring(v)
-    end
-    return type(v)
-end
-
-local PUBLISH_OPTIONS = { qos = true, retain = true, wait = true }
-
+--- Publishes; `options`: `qos` (0), `retain` (false), `wait` (false: return once queued).
 function Client:publish(topic, payload, options)
-    local c = native_of(self, "publish")
-    local qos, retain, wait
-    if options ~= nil then
-        -- Read here, on every publish: a table read in Lua costs less than through the
-        -- native boundary. The native side checks the values.
-        if type(options) ~= "table" then
-            error(("mqtt.publish: bad argument #3 'options': expected a table, got %s"):format(describe(options)), 2)
-        end
-        for k in next, options do
-            if not PUBLISH_OPTIONS[k] then
-                local name = type(k) == "string" and k or describe(k)
-                error(("mqtt.publish: unknown option %q (known options: qos, retain, wait)"):format(name), 2)
-            end
-        end
-        qos, retain, wait = options.qos, options.retain, options.wait
+    local ok, err = native_publish(self, topic, payload, options)
+    if not ok then
+        error(err, 2)
     end
-    checked(1, c:publish(topic, payload, qos, retain, wait))
 end
 
 --- Subscribes; returns a Subscription. With `handler`, its messages go to the handler while
@@ -266,10 +247,10 @@ end
 -- The next message of the lanes `which` names and the id of the subscription that claimed
 -- it, or nil after `timeout`; raises `level` functions above the script (see `checked`),
 -- naming `call`. The native side waits in short slices so that Ctrl-C can interrupt.
-local function receive(c, timeout, which, level, filters, call)
-    local topic, payload, qos, retain, dup, sub, claimed_by = c:receive_slice(timeout, which)
+local function receive(client, timeout, which, level, call)
+    local topic, payload, qos, retain, dup, sub, claimed_by = receive_slice(client, timeout, which)
     while topic == false do
-        topic, payload, qos, retain, dup, sub, claimed_by = c:receive_slice(payload, which)
+        topic, payload, qos, retain, dup, sub, claimed_by = receive_slice(client, payload, which)
     end
     if topic == nil then
         if payload ~= nil then
@@ -277,7 +258,7 @@ local function receive(c, timeout, which, level, filters, call)
         end
         return nil
     end
-    return message(filters, topic, payload, qos, retain, dup, sub, claimed_by), claimed_by
+    return message(client._filters, topic, payload, qos, retain, dup, sub, claimed_by), claimed_by
 end
 
 -- Calls `fn(msg)` for each message of `which` until it returns false or the client closes
@@ -291,7 +272,7 @@ local function listen(client, c, fn, which, call)
         if own and not filters[which] then
             return
         end
-        local topic, payload, qos, retain, dup, sub, claimed_by = c:receive_slice(nil, which)
+        local topic, payload, qos, retain, dup, sub, claimed_by = receive_slice(client, nil, which)
         if topic then
             local msg = message(filters, topic, payload, qos, retain, dup, sub, claimed_by)
             local handler = claimed_by and handlers[claimed_by]
@@ -314,7 +295,16 @@ end
 --- The next message no subscription claimed, or nil after `timeout` seconds (no timeout:
 -- wait for one).
 function Client:receive(timeout)
-    return (receive(native_of(self, "receive"), timeout, nil, 2, self._filters, "mqtt.receive"))
+    -- The first slice here, where a loop that reads whatever has arrived spends its time:
+    -- a message of this lane comes with the filter that matched it, never claimed.
+    local topic, payload, qos, retain, dup, sub = receive_slice(self, timeout)
+    if topic then
+        return { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup, subscription = sub }
+    elseif topic == false then
+        return (receive(self, payload, nil, 2, "mqtt.receive"))
+    elseif payload ~= nil then
+        error(payload, 2)
+    end
 end
 
 --- Dispatches messages to subscription handlers, and calls `fn(msg)` (if given) for the
@@ -333,7 +323,7 @@ end
 function Client:dispatch(timeout)
     local c = native_of(self, "dispatch")
     local handlers, filters = self._handlers, self._filters
-    local msg, claimed_by = receive(c, timeout or 0, "handlers", 2, filters, "mqtt.dispatch")
+    local msg, claimed_by = receive(self, timeout or 0, "handlers", 2, "mqtt.dispatch")
     if not msg then
         return 0
     end
@@ -345,7 +335,7 @@ function Client:dispatch(timeout)
     end
     -- Without a wait the native side answers at once: a message, or nothing.
     while true do
-        local topic, payload, qos, retain, dup, sub, id = c:receive_slice(0, "handlers")
+        local topic, payload, qos, retain, dup, sub, id = receive_slice(self, 0, "handlers")
         if topic == nil then
             -- A handler may have disconnected the client: what it dispatched still counts.
             if payload ~= nil and not c:is_closed() then
@@ -389,8 +379,8 @@ end
 
 --- The next message of this subscription, or nil after `timeout` seconds.
 function Subscription:receive(timeout)
-    return (receive(claimed(self, "receive"), timeout, self._id, 2, self._client._filters,
-        "mqtt.subscription.receive"))
+    claimed(self, "receive")
+    return (receive(self._client, timeout, self._id, 2, "mqtt.subscription.receive"))
 end
 
 --- Calls `fn(msg)` for each message of this subscription until it returns false or the

@@ -1,10 +1,11 @@
 //! The arguments of the client's calls (publish, subscribe, receive, ...), read into the
 //! client's Rust types; each failure names the argument by its position.
 
-use mlua::{Lua, Value};
+use mlua::Value;
 
 use super::errors::{bad_arg, lua_error, CallError, Result};
-use super::fields::{bool_option, number, number_option};
+use super::fields::{bool_option, number_option};
+use super::value::LuaArg;
 use crate::actors::Claim;
 use crate::error::Error;
 use crate::options::{self, expect, quote, PublishOptions, QoS};
@@ -14,60 +15,53 @@ use crate::topic::{TopicFilter, TopicName};
 ///
 /// # Errors
 /// `Argument` for a non-string; `InvalidTopic` with the rule it breaks.
-pub fn topic(v: &Value, position: usize) -> Result<TopicName> {
-    let Value::String(s) = v else {
-        return Err(bad_arg(position, "topic", "a string", v));
-    };
-    let bytes = s.as_bytes();
-    TopicName::from_bytes(&bytes).map_err(|why| {
-        CallError::Client(Error::InvalidTopic {
-            topic: quote(&bytes),
-            why,
+pub fn topic(v: &impl LuaArg, position: usize) -> Result<TopicName> {
+    v.with_bytes(|bytes| {
+        TopicName::from_bytes(bytes).map_err(|why| {
+            CallError::Client(Error::InvalidTopic {
+                topic: quote(bytes),
+                why,
+            })
         })
     })
+    .unwrap_or_else(|| Err(bad_arg(position, "topic", "a string", v)))
 }
 
 /// A topic filter argument (subscribe, unsubscribe).
 ///
 /// # Errors
 /// `Argument` for a non-string; `InvalidFilter` with the rule it breaks.
-pub fn filter(v: &Value, position: usize) -> Result<TopicFilter> {
-    let Value::String(s) = v else {
-        return Err(bad_arg(position, "filter", "a string", v));
-    };
-    let bytes = s.as_bytes();
-    TopicFilter::from_bytes(&bytes).map_err(|why| {
-        CallError::Client(Error::InvalidFilter {
-            filter: quote(&bytes),
-            why,
+pub fn filter(v: &impl LuaArg, position: usize) -> Result<TopicFilter> {
+    v.with_bytes(|bytes| {
+        TopicFilter::from_bytes(bytes).map_err(|why| {
+            CallError::Client(Error::InvalidFilter {
+                filter: quote(bytes),
+                why,
+            })
         })
     })
+    .unwrap_or_else(|| Err(bad_arg(position, "filter", "a string", v)))
 }
 
-/// A payload: a string (any bytes) or a number, sent in Lua's string form.
+/// A payload: a string (any bytes) or a number, sent in Lua's string form (which the
+/// caller has made of it: Lua's own conversion, `lua_tolstring`, writes it in place).
 ///
 /// # Errors
 /// `BadArgument` for any other type.
-pub fn payload(lua: &Lua, v: &Value, position: usize) -> Result<Vec<u8>> {
-    match v {
-        Value::String(s) => Ok(s.as_bytes().to_vec()),
-        Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v.clone()) {
-            Ok(Some(s)) => Ok(s.as_bytes().to_vec()),
-            _ => Err(bad_arg(position, "payload", "a string or a number", v)),
-        },
-        _ => Err(bad_arg(position, "payload", "a string or a number", v)),
-    }
+pub fn payload(v: &impl LuaArg, position: usize) -> Result<Vec<u8>> {
+    v.with_bytes(<[u8]>::to_vec)
+        .ok_or_else(|| bad_arg(position, "payload", "a string or a number", v))
 }
 
 /// A QoS argument; nil means 0.
 ///
 /// # Errors
 /// `BadArgument` unless 0, 1 or 2.
-pub fn qos_arg(v: &Value, position: usize) -> Result<QoS> {
+pub fn qos_arg(v: &impl LuaArg, position: usize) -> Result<QoS> {
     if v.is_nil() {
         return Ok(QoS::AtMostOnce);
     }
-    number(v)
+    v.number()
         .and_then(options::qos)
         .ok_or_else(|| bad_arg(position, "qos", expect::QOS, v))
 }
@@ -76,9 +70,9 @@ pub fn qos_arg(v: &Value, position: usize) -> Result<QoS> {
 ///
 /// # Errors
 /// `BadArgument` unless a positive integer.
-pub fn subscription_id(v: &Value) -> Result<u64> {
-    match v {
-        Value::Integer(i) if *i > 0 => Ok(*i as u64),
+pub fn subscription_id(v: &impl LuaArg) -> Result<u64> {
+    match v.integer() {
+        Some(i) if i > 0 => Ok(i as u64),
         _ => Err(bad_arg(
             1,
             "subscription",
@@ -112,8 +106,8 @@ pub fn subscription_list(v: &Value) -> Result<Vec<(TopicFilter, QoS, Option<Clai
                 &entry,
             ));
         };
-        let filter = filter(&t.raw_get(1).map_err(lua_error)?, 1)?;
-        let qos = qos_arg(&t.raw_get(2).map_err(lua_error)?, 2)?;
+        let filter = filter(&t.raw_get::<Value>(1).map_err(lua_error)?, 1)?;
+        let qos = qos_arg(&t.raw_get::<Value>(2).map_err(lua_error)?, 2)?;
         let claim = match t.raw_get(3).map_err(lua_error)? {
             Value::Nil => None,
             Value::Function(_) => Some(Claim::Handlers),
@@ -143,11 +137,11 @@ pub fn subscription_list(v: &Value) -> Result<Vec<(TopicFilter, QoS, Option<Clai
 ///
 /// # Errors
 /// `BadArgument` unless a finite number, 0 or more.
-pub fn wait_arg(v: &Value, position: usize) -> Result<Option<std::time::Duration>> {
+pub fn wait_arg(v: &impl LuaArg, position: usize) -> Result<Option<std::time::Duration>> {
     if v.is_nil() {
         return Ok(None);
     }
-    number(v)
+    v.number()
         .and_then(options::wait)
         .map(Some)
         .ok_or_else(|| bad_arg(position, "timeout", expect::WAIT, v))
@@ -159,7 +153,11 @@ pub fn wait_arg(v: &Value, position: usize) -> Result<Option<std::time::Duration
 ///
 /// # Errors
 /// `BadOption` naming the option and the rule.
-pub fn publish_options(qos: &Value, retain: &Value, wait: &Value) -> Result<PublishOptions> {
+pub fn publish_options(
+    qos: &impl LuaArg,
+    retain: &impl LuaArg,
+    wait: &impl LuaArg,
+) -> Result<PublishOptions> {
     let mut o = PublishOptions::default();
     if !qos.is_nil() {
         o.qos = number_option("qos", qos, options::qos, expect::QOS)?;
@@ -186,7 +184,7 @@ mod tests {
 
     #[test]
     fn topics_reject_invalid_utf8_and_quote_long_values_briefly() {
-        let lua = Lua::new();
+        let lua = mlua::Lua::new();
         let bad = Value::String(lua.create_string(b"a\xffb").unwrap());
         assert!(topic(&bad, 1)
             .unwrap_err()

@@ -3,23 +3,17 @@
 //! `nil, "<call>: <reason>"`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use mlua::{Lua, UserData, UserDataMethods, Value};
 
 use super::errors::{guard, lua_error, Result};
-use super::message;
-use super::{args, tables};
-use crate::actors::{Claim, ClientHandle, Lane, Stats, Subscribed};
+use super::{args, raw, tables};
+use crate::actors::{Claim, ClientHandle, Stats, Subscribed};
 use crate::error::Error;
-
-/// Longest one native wait lasts before control returns to Lua, so that Ctrl-C (which the
-/// lua5.4 interpreter handles in a hook that runs only while Lua code runs) takes effect.
-const SLICE: Duration = Duration::from_millis(100);
 
 /// A connected client, owned by Lua.
 pub struct LuaClient {
-    handle: ClientHandle,
+    handle: Arc<ClientHandle>,
 }
 
 impl LuaClient {
@@ -30,25 +24,8 @@ impl LuaClient {
     pub fn connect(lua: &Lua, host: &Value, opts: &Value) -> Result<Self> {
         let opts = tables::connect_options(lua, host, opts)?;
         Ok(Self {
-            handle: ClientHandle::connect(opts)?,
+            handle: Arc::new(ClientHandle::connect(opts)?),
         })
-    }
-
-    /// `publish(topic, payload, qos, retain, wait)`: init.lua has taken the options out of
-    /// their table.
-    fn publish(
-        &self,
-        lua: &Lua,
-        topic: &Value,
-        payload: &Value,
-        opts: [&Value; 3],
-    ) -> Result<bool> {
-        let topic = args::topic(topic, 1)?;
-        let payload = args::payload(lua, payload, 2)?;
-        let [qos, retain, wait] = opts;
-        let opts = args::publish_options(qos, retain, wait)?;
-        self.handle.publish(topic, payload, opts)?;
-        Ok(true)
     }
 
     /// `subscribe(filter, qos, has_handler)`: `{ granted QoS, subscription id }`.
@@ -117,51 +94,12 @@ impl LuaClient {
         self.handle.unsubscribe(args::filter(filter, 1)?)?;
         Ok(true)
     }
-
-    /// One slice of `receive(timeout)` on the lanes `which` names (nil: the client's;
-    /// "all": the client's and the handlers'; "handlers"; or a subscription id): the
-    /// message's fields (see [`message::values`]); or `false` and the wait still left (`nil`
-    /// for no bound) when the slice ended first; or nothing when the wait is over.
-    fn receive_slice(&self, lua: &Lua, wait: &Value, which: &Value) -> Result<message::Values> {
-        let wait = args::wait_arg(wait, 1)?;
-        let slice = wait.map_or(SLICE, |w| w.min(SLICE));
-        let own;
-        let lanes: &[Lane] = match which {
-            Value::Nil => &[Lane::Client],
-            Value::String(s) if s.as_bytes().as_ref() == b"all" => &[Lane::Client, Lane::Handlers],
-            Value::String(s) if s.as_bytes().as_ref() == b"handlers" => &[Lane::Handlers],
-            other => {
-                own = [Lane::Own(args::subscription_id(other)?)];
-                &own
-            }
-        };
-        let (first, second) = match self.handle.take(lanes, slice)? {
-            Some(m) => return message::values(lua, m).map_err(lua_error),
-            None => match wait {
-                None => (Value::Boolean(false), Value::Nil),
-                Some(w) if w > slice => (
-                    Value::Boolean(false),
-                    Value::Number((w - slice).as_secs_f64()),
-                ),
-                Some(_) => (Value::Nil, Value::Nil),
-            },
-        };
-        Ok(message::pair(first, second))
-    }
 }
 
 impl UserData for LuaClient {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method(
-            "publish",
-            |lua,
-             this,
-             (topic, payload, qos, retain, wait): (Value, Value, Value, Value, Value)| {
-                guard("mqtt.publish", || {
-                    this.publish(lua, &topic, &payload, [&qos, &retain, &wait])
-                })
-            },
-        );
+        // What the two calls made for every message find this client by (raw.rs).
+        m.add_method("bind", |lua, this, ()| raw::bind(lua, &this.handle));
         m.add_method(
             "subscribe",
             |_, this, (filter, qos, handler): (Value, Value, Value)| {
@@ -185,18 +123,6 @@ impl UserData for LuaClient {
         m.add_method("unsubscribe", |_, this, filter: Value| {
             guard("mqtt.unsubscribe", || this.unsubscribe(&filter))
         });
-        m.add_method(
-            "receive_slice",
-            |lua, this, (wait, which): (Value, Value)| match guard("mqtt.receive", || {
-                this.receive_slice(lua, &wait, &which)
-            })? {
-                Ok(values) => Ok(values),
-                Err(e) => Ok(message::pair(
-                    Value::Nil,
-                    Value::String(lua.create_string(e)?),
-                )),
-            },
-        );
         m.add_method("is_connected", |_, this, ()| Ok(this.handle.is_connected()));
         m.add_method("is_closed", |_, this, ()| Ok(this.handle.is_closed()));
         m.add_method("last_error", |_, this, ()| Ok(this.handle.last_error()));

@@ -1,14 +1,12 @@
 //! The one place where a failure becomes the string a script catches,
 //! `"<call>: <reason>"` (init.lua raises it at the script's line): the client's typed errors
-//! worded for scripts, what only a Lua call can get wrong, and how a bad value is named.
+//! worded for scripts, and what only a Lua call can get wrong.
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use mlua::Value;
-
+use super::value::LuaArg;
 use crate::error::Error;
-use crate::options::quote;
 use crate::topic::TopicError;
 
 /// A Lua call's failure.
@@ -111,63 +109,33 @@ pub fn lua_error(e: mlua::Error) -> CallError {
     CallError::Client(Error::Internal(e.to_string()))
 }
 
-/// How a value is named in messages: numbers and strings by value, others by type.
-pub fn describe(v: &Value) -> String {
-    match v {
-        Value::Integer(i) => i.to_string(),
-        // Very large and very small numbers in exponent form, as Lua prints them.
-        Value::Number(n) if n.is_finite() && *n != 0.0 && !(1e-4..1e15).contains(&n.abs()) => {
-            format!("{n:e}")
-        }
-        Value::Number(n) => n.to_string(),
-        Value::Boolean(b) => b.to_string(),
-        Value::String(s) => format!("{:?}", quote(&s.as_bytes())),
-        other => other.type_name().to_string(),
-    }
-}
-
 /// Argument `position`, `name`, is not what the call expects.
 pub fn bad_arg(
     position: usize,
     name: &'static str,
     expected: &'static str,
-    v: &Value,
+    v: &impl LuaArg,
 ) -> CallError {
     CallError::Argument {
         position,
         name,
         expected,
-        got: describe(v),
+        got: v.describe(),
     }
 }
 
 /// Option `name` breaks its rule.
-pub fn bad_option(name: &str, expected: &'static str, v: &Value) -> CallError {
+pub fn bad_option(name: &str, expected: &'static str, v: &impl LuaArg) -> CallError {
     CallError::Option {
         name: name.to_string(),
         expected,
-        got: describe(v),
+        got: v.describe(),
     }
 }
 
 #[cfg(all(test, feature = "vendored"))]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_are_described_briefly() {
-        let cases = [
-            (Value::Integer(42), "42"),
-            (Value::Number(1.5), "1.5"),
-            (Value::Number(1e300), "1e300"),
-            (Value::Number(-2.5e-7), "-2.5e-7"),
-            (Value::Number(123_456.0), "123456"),
-            (Value::Number(f64::INFINITY), "inf"),
-        ];
-        for (v, text) in cases {
-            assert_eq!(describe(&v), text);
-        }
-    }
 
     #[test]
     fn a_panic_becomes_an_error_string() {

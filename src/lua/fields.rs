@@ -3,16 +3,9 @@
 
 use mlua::{Table, Value};
 
-use super::errors::{bad_arg, bad_option, describe, lua_error, CallError, Result};
+use super::errors::{bad_arg, bad_option, lua_error, CallError, Result};
+use super::value::LuaArg;
 use crate::options::expect;
-
-pub fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Integer(i) => Some(*i as f64),
-        Value::Number(n) => Some(*n),
-        _ => None,
-    }
-}
 
 /// The key/value pairs of an options table, with string keys.
 pub fn option_pairs(
@@ -30,7 +23,7 @@ pub fn option_pairs(
         let (k, value) = pair.map_err(lua_error)?;
         let Value::String(name) = &k else {
             return Err(CallError::UnknownOption {
-                name: describe(&k),
+                name: k.describe(),
                 known,
             });
         };
@@ -49,20 +42,18 @@ pub fn text_option(name: &str, v: &Value) -> Result<String> {
     }
 }
 
-pub fn bool_option(name: &str, v: &Value) -> Result<bool> {
-    match v {
-        Value::Boolean(b) => Ok(*b),
-        _ => Err(bad_option(name, expect::BOOLEAN, v)),
-    }
+pub fn bool_option(name: &str, v: &impl LuaArg) -> Result<bool> {
+    v.boolean()
+        .ok_or_else(|| bad_option(name, expect::BOOLEAN, v))
 }
 
 pub fn number_option<T>(
     name: &str,
-    v: &Value,
+    v: &impl LuaArg,
     rule: fn(f64) -> Option<T>,
     expected: &'static str,
 ) -> Result<T> {
-    number(v)
+    v.number()
         .and_then(rule)
         .ok_or_else(|| bad_option(name, expected, v))
 }

@@ -4,10 +4,11 @@ mod args;
 mod client;
 mod errors;
 mod fields;
-mod message;
 mod module;
+mod raw;
 mod tables;
 mod topic;
+mod value;
 
 pub use client::LuaClient;
 pub use module::copper_mqtt;

@@ -6,7 +6,8 @@ use super::client::LuaClient;
 use super::errors::guard;
 use super::tables;
 
-/// Builds the exports: `connect`, `QoS`, `version`, `log`, `topic` and `router`.
+/// Builds the exports: `connect`, `QoS`, `version`, `log`, `topic`, `router`, and the calls
+/// made for every message, `publish` and `receive_slice`.
 ///
 /// # Errors
 /// Only when Lua cannot allocate.
@@ -37,6 +38,7 @@ pub fn copper_mqtt(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     super::topic::register(lua, &exports)?;
+    super::raw::register(lua, &exports)?;
     Ok(exports)
 }
 

@@ -286,7 +286,12 @@ fn will(lua: &Lua, v: &Value) -> Result<Will> {
                     );
             }
             "payload" => {
-                w.payload = payload(lua, &value, 2)
+                // A number is sent in Lua's string form, as publish sends it.
+                let text = match lua.coerce_string(value.clone()) {
+                    Ok(Some(s)) => Value::String(s),
+                    _ => value.clone(),
+                };
+                w.payload = payload(&text, 2)
                     .map_err(|_| bad_option("will.payload", "a string or a number", &value))?
             }
             "qos" => w.qos = number_option("will.qos", &value, options::qos, expect::QOS)?,

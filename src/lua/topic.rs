@@ -4,7 +4,8 @@
 use mlua::{Lua, Table, UserData, UserDataMethods, Value};
 
 use super::args;
-use super::errors::{self, guard, CallError, Result};
+use super::errors::{self, guard, Result};
+use super::value::LuaArg;
 use crate::topic::{TopicError, TopicFilter, TopicName, TopicTrie};
 
 /// A standalone topic trie: filter → ids.
@@ -16,12 +17,7 @@ pub struct LuaRouter {
 fn id(v: &Value) -> Result<i64> {
     match v {
         Value::Integer(i) => Ok(*i),
-        _ => Err(CallError::Argument {
-            position: 2,
-            name: "id",
-            expected: "an integer",
-            got: errors::describe(v),
-        }),
+        _ => Err(errors::bad_arg(2, "id", "an integer", v)),
     }
 }
 
@@ -66,7 +62,7 @@ fn validity(
     let Value::String(s) = v else {
         return (
             false,
-            Some(format!("expected a string, got {}", errors::describe(v))),
+            Some(format!("expected a string, got {}", v.describe())),
         );
     };
     match check(&s.as_bytes()) {

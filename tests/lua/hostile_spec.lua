@@ -156,6 +156,13 @@ describe("hostile input", function()
             assert.matches(("hostile_spec.lua:%d: mqtt.%s: expected a Client as self"):format(line, name),
                 err, 1, true)
         end
+        -- A table that carries another userdata where a client keeps its binding is no client.
+        local forged = setmetatable({ _c = client._c, _binding = io.stdout, _handlers = {}, _filters = {} },
+            getmetatable(client))
+        for _, name in ipairs({ "publish", "receive" }) do
+            local err = refuses(name, forged[name], forged, "t", "x")
+            assert.matches("expected a Client as self", err, 1, true)
+        end
         local sub = client:subscribe("self/x")
         for _, name in ipairs({ "receive", "listen", "unsubscribe" }) do
             local err = refuses("subscription%." .. name, sub[name], {})
