@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler};
 
+use super::client_side::ClientSide;
 use super::connection::ConnectionActor;
-use super::mailbox::Mailbox;
+use super::mailbox::{Mailbox, Room};
 use super::messages::{Closed, Disconnect, Flush, Reply, Subscribe, TakeQueued, Unsubscribe};
 use super::router::RouterActor;
 use super::shared::ClientShared;
@@ -34,7 +35,11 @@ impl FacadeActor {
         mailbox: Arc<Mailbox>,
         connected: Reply<()>,
     ) -> Result<Addr<FacadeActor>> {
-        let (link, events) = v4::open(opts, mailbox.clone(), shared.clone())?;
+        let (link, events) = v4::open(
+            opts,
+            Room::new(mailbox.clone()),
+            ClientSide::new(shared.clone()),
+        )?;
         let facade = Context::<FacadeActor>::new();
         let connection = Context::<ConnectionActor>::new();
         let router = RouterActor::new(

@@ -9,6 +9,7 @@
 //! All of them run on one background actix System ([`system`]), shared by every client.
 
 mod backoff;
+mod client_side;
 mod connection;
 mod facade;
 mod handle;
@@ -16,6 +17,7 @@ mod mailbox;
 mod messages;
 mod protocol;
 mod router;
+mod send_queue;
 mod shared;
 pub mod system;
 mod v4;

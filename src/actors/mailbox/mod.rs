@@ -1,8 +1,11 @@
 //! The mailbox of one client: its received messages in lanes, by reader ([`lanes`]), behind
-//! the lock and wake-ups the Lua thread and the actor thread share ([`shell`]).
+//! the lock and wake-ups the Lua thread and the actor thread share ([`shell`]); what a
+//! protocol sees of it ([`room`]).
 
 mod lanes;
+mod room;
 mod shell;
 
 pub use lanes::{Claim, Lane, Matched, SubscriptionId, Taken};
+pub use room::Room;
 pub use shell::{Mailbox, Take};

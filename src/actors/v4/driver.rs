@@ -8,7 +8,6 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{PubRel, Publish, Request};
@@ -21,9 +20,9 @@ use super::engine::Engine;
 use super::sending::Sending;
 use super::wire::Wire;
 use crate::actors::backoff::Backoff;
-use crate::actors::mailbox::Mailbox;
+use crate::actors::client_side::ClientSide;
+use crate::actors::mailbox::Room;
 use crate::actors::protocol::{NetEvent, NetEvents};
-use crate::actors::shared::ClientShared;
 use crate::error::Error;
 use crate::options::{splitmix64, ConnectOptions, Reconnect, Server};
 
@@ -93,17 +92,17 @@ pub struct Driver {
     pub(super) received_qos2: FxHashSet<u16>,
     /// Of those, the ones answered with PUBREC.
     pub(super) pubrec_sent: FxHashSet<u16>,
-    /// The mailbox the messages go to, whose room decides when to read and who
+    /// The room in the mailbox the messages go to, which decides when to read and who
     /// acknowledges what is read.
-    pub(super) mailbox: Arc<Mailbox>,
+    pub(super) room: Room,
     /// The span every poll runs in, naming the client and the broker tried. At info level:
     /// entering a span on every poll costs more than the rest of a poll, so it is recorded
     /// only when the log asks for info or more (when the link opens); the warnings of the
     /// link name the client themselves.
     pub(super) span: tracing::Span,
     /// The client's active subscriptions (what a reconnect without a session
-    /// re-subscribes), its send queue, and its last error.
-    pub(super) shared: Arc<ClientShared>,
+    /// re-subscribes), its send queue's places, and its last error.
+    pub(super) client: ClientSide,
     /// Acknowledgements asked of the router and not yet written: while any is, rumqttc may
     /// not acknowledge on its own, which would put later messages' first.
     pub(super) unwritten_acks: usize,
@@ -115,8 +114,8 @@ impl Driver {
         engine: Engine,
         opts: &ConnectOptions,
         (sending, wake): (Rc<RefCell<Sending>>, Rc<Notify>),
-        mailbox: Arc<Mailbox>,
-        shared: Arc<ClientShared>,
+        room: Room,
+        client: ClientSide,
     ) -> Self {
         let policy = opts.reconnect.unwrap_or_default();
         let seed = opts
@@ -153,8 +152,8 @@ impl Driver {
             received_qos2: FxHashSet::default(),
             pubrec_sent: FxHashSet::default(),
             span: tracing::info_span!("link", client_id = %opts.client_id, broker = %opts.addr()),
-            mailbox,
-            shared,
+            room,
+            client,
             unwritten_acks: 0,
         }
     }
@@ -209,13 +208,21 @@ impl Driver {
 impl Driver {
     /// A driver that has not connected, on a mailbox and state of its own.
     pub(super) fn unconnected() -> Self {
+        use crate::actors::{ClientShared, Mailbox};
+        use std::sync::Arc;
         let opts = ConnectOptions::new("127.0.0.1");
         let engine = Engine::new(
             rumqttc::MqttOptions::new("t", "127.0.0.1", 1883),
             rumqttc::NetworkOptions::new(),
         );
         let shared = Arc::new(ClientShared::new("t".into(), opts.addr(), 10));
-        let mailbox = Arc::new(Mailbox::new(10));
-        Self::new(engine, &opts, Default::default(), mailbox, shared)
+        let room = Room::new(Arc::new(Mailbox::new(10)));
+        Self::new(
+            engine,
+            &opts,
+            Default::default(),
+            room,
+            ClientSide::new(shared),
+        )
     }
 }

@@ -2,7 +2,6 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use rumqttc::{
     LastWill, MqttOptions, NetworkOptions, Request, SubscribeFilter, TlsConfiguration, Transport,
@@ -12,10 +11,10 @@ use tokio::sync::Notify;
 use super::driver::Driver;
 use super::engine::Engine;
 use super::sending::{Sending, Unsent, INFLIGHT};
-use crate::actors::mailbox::Mailbox;
+use crate::actors::client_side::ClientSide;
+use crate::actors::mailbox::Room;
 use crate::actors::messages::{AckToken, Reply};
 use crate::actors::protocol::{Link, NetEvents};
-use crate::actors::shared::ClientShared;
 use crate::error::Error;
 use crate::options::{ConnectOptions, PublishOptions, QoS, Server, MAX_PACKET_SIZE};
 use crate::topic::{TopicFilter, TopicName};
@@ -35,8 +34,8 @@ pub struct V4Link {
 /// A TLS setting that cannot be used.
 pub fn open(
     opts: &ConnectOptions,
-    mailbox: Arc<Mailbox>,
-    shared: Arc<ClientShared>,
+    room: Room,
+    client: ClientSide,
 ) -> Result<(V4Link, NetEvents), Error> {
     let mut network = NetworkOptions::new();
     network.set_connection_timeout(opts.timeout.as_secs_f64().ceil().max(1.0) as u64);
@@ -46,7 +45,7 @@ pub fn open(
     let sending = Rc::new(RefCell::new(Sending::default()));
     let wake = Rc::new(Notify::new());
     let shares = (sending.clone(), wake.clone());
-    let events = Driver::new(engine, opts, shares, mailbox, shared).into_events();
+    let events = Driver::new(engine, opts, shares, room, client).into_events();
     Ok((V4Link { sending, wake }, events))
 }
 

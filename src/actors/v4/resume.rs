@@ -59,7 +59,7 @@ impl Driver {
                     qos: from_rumqttc(p.qos).as_u8(),
                 };
                 // Recorded before anyone waiting for the publish hears of it.
-                self.shared.set_last_error(why.to_string());
+                self.client.set_last_error(why.to_string());
                 out.give_up(&p, why.clone());
                 self.given_up = Some(why);
             }
@@ -89,12 +89,7 @@ impl Driver {
     /// that no message published after the reconnect (by this client or, re-sent, before
     /// it) reaches the broker before the subscriptions it may match.
     pub(super) fn resubscribe(&mut self) -> Vec<Vec<(TopicFilter, QoS)>> {
-        let active: Vec<(TopicFilter, QoS)> = self
-            .shared
-            .subscriptions
-            .iter()
-            .filter_map(|e| Some((TopicFilter::new(&**e.key()).ok()?, *e.value())))
-            .collect();
+        let active = self.client.active_subscriptions();
         info!(
             count = active.len(),
             "re-subscribing after a reconnect without a session"

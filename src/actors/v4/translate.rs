@@ -134,7 +134,7 @@ impl Driver {
         }
         let ack = (qos != QoS::AtMostOnce && manual).then_some(AckToken { pkid: p.pkid, qos });
         self.unwritten_acks += usize::from(ack.is_some());
-        self.mailbox.arriving(1);
+        self.room.arriving(1);
         Some(NetEvent::Publish(Arrival {
             message: Message {
                 topic: p.topic,

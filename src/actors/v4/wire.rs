@@ -146,7 +146,7 @@ impl Driver {
         let wake = self.wire.wake.clone();
         let keep_alive = !self.keep_alive.is_zero();
         let room = self.read_room();
-        let mailbox = self.mailbox.clone();
+        let mailbox = self.room.clone();
         let engine = &mut self.engine;
         let watching = self.wire.watching;
         let (ping, silent) = self.wire.timers();
@@ -189,7 +189,7 @@ impl Driver {
                 self.ping_patience().as_secs_f64()
             )),
             Woke::SlowConsumer => {
-                let read = self.mailbox.read();
+                let read = self.room.read();
                 if read != self.wire.idle_since.1 {
                     // It reads, if slowly: it is not a slow consumer yet.
                     self.wire.idle_since = (Instant::now(), read);
@@ -210,7 +210,7 @@ impl Driver {
         let room = self.read_room();
         loop {
             let read = self.engine.events();
-            if read >= EVENTS_MAX || (!self.wire.slow && !self.mailbox.has_room(room + read)) {
+            if read >= EVENTS_MAX || (!self.wire.slow && !self.room.has_room(room + read)) {
                 return Ok(());
             }
             if !self.engine.read_waiting()? {
@@ -222,7 +222,7 @@ impl Driver {
     /// The room a read needs in the mailbox: what it brings at most, or the whole mailbox
     /// when that is smaller (then what does not fit waits in the router).
     fn read_room(&self) -> usize {
-        READ_MAX.min(self.mailbox.capacity())
+        READ_MAX.min(self.room.capacity())
     }
 
     /// Decides whether this turn reads, and who acknowledges what it reads: rumqttc, as it
@@ -230,7 +230,7 @@ impl Driver {
     /// are still to be written (they come first). Called between turns, when every event has
     /// been translated, so that one choice holds for everything a turn reads and writes.
     fn choose_reading(&mut self) -> Reading {
-        let reading = if self.mailbox.has_room(self.read_room()) {
+        let reading = if self.room.has_room(self.read_room()) {
             self.wire.slow = false;
             Reading::Read
         } else if self.wire.slow {
@@ -239,7 +239,7 @@ impl Driver {
             if self.wire.waiting_since.is_none() {
                 let now = Instant::now();
                 self.wire.waiting_since = Some(now);
-                self.wire.idle_since = (now, self.mailbox.read());
+                self.wire.idle_since = (now, self.room.read());
             }
             Reading::WaitForRoom(self.wire.idle_since.0 + SLOW_CONSUMER_AFTER)
         };
@@ -254,9 +254,7 @@ impl Driver {
             }
         }
         // A publisher that reads in turn must get on to its reading.
-        self.shared
-            .send_queue
-            .set_overflow(reading != Reading::Read);
+        self.client.set_overflow(reading != Reading::Read);
         self.engine
             .set_manual_acks(self.wire.slow || self.unwritten_acks > 0);
         reading
@@ -299,11 +297,8 @@ impl Driver {
         }
         if moved > 0 {
             let out = self.sending.borrow();
-            // Recorded before the places are freed: an empty queue and no unfinished publish
-            // must mean every publish made so far is complete.
-            self.shared
-                .set_unfinished(out.unfinished(), out.in_flight());
-            self.shared.send_queue.free(moved);
+            self.client
+                .taken_on(moved, out.unfinished(), out.in_flight());
             wrote = true;
         }
         let more = self.sending.borrow().ready().is_some();
