@@ -130,10 +130,7 @@ impl StreamHandler<Vec<NetEvent>> for ConnectionActor {
                 NetEvent::UnsubscribeSent { pkid } => self.requests.unsubscribe_sent(pkid),
                 NetEvent::UnsubAck { pkid } => {
                     if let Some(p) = self.requests.unsuback(pkid) {
-                        self.route_batch();
-                        self.shared.subscriptions.remove(p.filter.as_str());
-                        self.router.do_send(Unregister { filter: p.filter });
-                        let _ = p.reply.send(Ok(()));
+                        self.unsubscribed(p);
                     }
                 }
                 NetEvent::DisconnectSent => self.close(ctx),
@@ -185,7 +182,7 @@ impl Handler<Subscribe> for ConnectionActor {
                 reply: Some(msg.reply),
             }),
             Err(e) => {
-                let _ = msg.reply.send(Err(e));
+                let _ = msg.reply.give(Err(e));
             }
         }
     }
@@ -202,10 +199,10 @@ impl Handler<Unsubscribe> for ConnectionActor {
         match self.link.unsubscribe(msg.filter.clone()) {
             Ok(()) => self.requests.unsubscribe(PendingUnsubscribe {
                 filter: msg.filter,
-                reply: msg.reply,
+                reply: Some(msg.reply),
             }),
             Err(e) => {
-                let _ = msg.reply.send(Err(e));
+                let _ = msg.reply.give(Err(e));
             }
         }
     }
@@ -293,23 +290,87 @@ impl ConnectionActor {
         let codes = granted.into_iter().chain(std::iter::repeat(None));
         for ((filter, _, id), code) in pending.filters.into_iter().zip(codes) {
             match code {
-                Some(qos) => {
-                    info!(client_id = %self.shared.client_id, filter = filter.as_str(), qos = qos.as_u8(), "subscribed");
-                    let text: Arc<str> = Arc::from(filter.as_str());
-                    self.shared.subscriptions.insert(text.clone(), qos);
-                    registered.extend(id.map(|id| (text, id)));
-                }
+                Some(qos) => registered.push((filter.clone(), qos, id)),
                 None => {
                     warn!(client_id = %self.shared.client_id, filter = filter.as_str(), "subscription refused")
                 }
             }
             outcomes.push((filter, code));
         }
-        if !registered.is_empty() {
-            self.router.do_send(Register(registered));
+        // Answered first: an asker that has given up has its subscriptions undone instead.
+        // The router sees the registrations before any message read after this one.
+        if let Some(Err(_)) = pending.reply.map(|reply| reply.give(Ok(outcomes))) {
+            let granted = registered.into_iter().map(|(f, q, _)| (f, q)).collect();
+            return self.undo_subscribe(granted);
         }
-        if let Some(reply) = pending.reply {
-            let _ = reply.send(Ok(outcomes));
+        let mut routed = Vec::with_capacity(registered.len());
+        for (filter, qos, id) in registered {
+            info!(client_id = %self.shared.client_id, filter = filter.as_str(), qos = qos.as_u8(), "subscribed");
+            let text: Arc<str> = Arc::from(filter.as_str());
+            self.shared.subscriptions.insert(text.clone(), qos);
+            routed.extend(id.map(|id| (text, id)));
+        }
+        if !routed.is_empty() {
+            self.router.do_send(Register(routed));
+        }
+    }
+
+    /// After an UNSUBACK: the subscription ends, unless the asker has given up, which keeps
+    /// it (subscribing again).
+    fn unsubscribed(&mut self, p: PendingUnsubscribe) {
+        let Some(reply) = p.reply else {
+            return info!(client_id = %self.shared.client_id, filter = p.filter.as_str(),
+                "undone: unsubscribed from a filter whose subscribe had timed out");
+        };
+        self.route_batch();
+        if reply.give(Ok(())).is_err() {
+            let kept = self.shared.subscriptions.get(p.filter.as_str()).map(|q| *q);
+            if let Some(qos) = kept {
+                info!(client_id = %self.shared.client_id, filter = p.filter.as_str(),
+                    "undoing an unsubscribe that timed out: subscribing again");
+                self.queue_subscribe(vec![(p.filter, qos)]);
+            }
+            return;
+        }
+        self.shared.subscriptions.remove(p.filter.as_str());
+        self.router.do_send(Unregister { filter: p.filter });
+    }
+
+    /// Undoes what a SUBSCRIBE granted to an asker that has given up: a filter that was
+    /// active before gets its earlier QoS back, any other is unsubscribed.
+    fn undo_subscribe(&mut self, granted: Vec<(TopicFilter, QoS)>) {
+        let mut again = Vec::new();
+        for (filter, _) in granted {
+            match self.shared.subscriptions.get(filter.as_str()).map(|q| *q) {
+                Some(qos) => again.push((filter, qos)),
+                None => {
+                    info!(client_id = %self.shared.client_id, filter = filter.as_str(),
+                        "undoing a subscribe that timed out: unsubscribing");
+                    match self.link.unsubscribe(filter.clone()) {
+                        Ok(()) => self.requests.unsubscribe(PendingUnsubscribe {
+                            filter,
+                            reply: None,
+                        }),
+                        Err(e) => warn!(client_id = %self.shared.client_id, error = %e,
+                            "could not undo a subscribe that timed out"),
+                    }
+                }
+            }
+        }
+        if !again.is_empty() {
+            self.queue_subscribe(again);
+        }
+    }
+
+    /// Subscribes to `filters` again on the connection's own account (no one waits).
+    fn queue_subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) {
+        match self.link.subscribe(filters.clone()) {
+            Ok(()) => self.requests.subscribe(PendingSubscribe {
+                filters: filters.into_iter().map(|(f, q)| (f, q, None)).collect(),
+                reply: None,
+            }),
+            Err(e) => warn!(client_id = %self.shared.client_id, error = %e,
+                "could not subscribe again"),
         }
     }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use actix::Addr;
 
+use super::answer::answer;
 use super::facade::FacadeActor;
 use super::mailbox::{Claim, Lane, Mailbox, SubscriptionId, Take, Taken};
 use super::messages::{Disconnect, Flush, Message, Publish, Subscribe, TakeQueued, Unsubscribe};
@@ -58,9 +59,10 @@ pub struct ClientHandle {
     timeout: Duration,
     /// Set by `disconnect()`: from then on every call fails.
     disconnected: AtomicBool,
-    /// Keeps the actor thread running while this client exists; declared last so it is
-    /// dropped after the client has closed.
-    _system: SystemGuard,
+    /// Keeps the actor thread running while this client exists, and while its close goes
+    /// on in the background once it is dropped; declared last so it is dropped after the
+    /// client has closed.
+    system: Option<SystemGuard>,
 }
 
 impl ClientHandle {
@@ -98,7 +100,7 @@ impl ClientHandle {
             shared,
             timeout,
             disconnected: AtomicBool::new(false),
-            _system: system,
+            system: Some(system),
         };
         // The link enforces the timeout itself; the margin only covers a stalled actor thread.
         wait(&rx, connect_bound + Duration::from_secs(1), "CONNACK")?;
@@ -223,9 +225,9 @@ impl ClientHandle {
             })
             .collect();
         let ids: Vec<SubscriptionId> = filters.iter().map(|(_, _, id)| *id).collect();
-        let (reply, rx) = mpsc::sync_channel(1);
+        let (reply, awaiting) = answer();
         self.facade.do_send(Subscribe { filters, reply });
-        let granted = wait(&rx, self.timeout, "SUBACK").inspect_err(|_| {
+        let granted = awaiting.wait(self.timeout, "SUBACK").inspect_err(|_| {
             for id in &ids {
                 self.mailbox.forget(*id);
             }
@@ -291,9 +293,9 @@ impl ClientHandle {
         self.check_open()?;
         // What collected handles gave back is the client's now, not the subscription's.
         self.end_collected_claims();
-        let (reply, rx) = mpsc::sync_channel(1);
+        let (reply, awaiting) = answer();
         self.facade.do_send(Unsubscribe { filter, reply });
-        wait(&rx, self.timeout, "UNSUBACK")
+        awaiting.wait(self.timeout, "UNSUBACK")
     }
 
     /// The next received message of `lanes`, waiting up to `wait` for one.
@@ -361,27 +363,42 @@ impl ClientHandle {
     /// # Errors
     /// None in practice: a broker that does not answer only makes it wait for its bound.
     pub fn disconnect(&self) -> Result<()> {
-        self.close(self.timeout * 2 + Duration::from_secs(1))
+        match self.begin_close() {
+            Some(closed) => match closed.recv_timeout(self.close_bound()) {
+                Ok(r) => r,
+                // A closed client has nothing left to wait for.
+                Err(_) => Ok(()),
+            },
+            None => Ok(()),
+        }
     }
 
-    fn close(&self, bound: Duration) -> Result<()> {
+    /// Asks the actors to close; what they answer once closed, unless the client was
+    /// closed already.
+    fn begin_close(&self) -> Option<Receiver<Result<()>>> {
         if self.disconnected.swap(true, Ordering::AcqRel) || self.shared.is_closed() {
-            return Ok(());
+            return None;
         }
-        let (reply, rx) = mpsc::sync_channel(1);
+        let (reply, closed) = mpsc::sync_channel(1);
         self.facade.do_send(Disconnect { reply: Some(reply) });
-        match rx.recv_timeout(bound) {
-            Ok(r) => r,
-            // A closed client has nothing left to wait for.
-            Err(_) => Ok(()),
-        }
+        Some(closed)
+    }
+
+    /// Longest a close waits for the broker's acknowledgements and the DISCONNECT to go out.
+    fn close_bound(&self) -> Duration {
+        self.timeout * 2 + Duration::from_secs(1)
     }
 }
 
 impl Drop for ClientHandle {
-    /// A client the script forgot still closes gracefully, within a short bound.
+    /// A client the script forgot still closes gracefully, within a short bound, in the
+    /// background: the garbage collector never waits for the broker.
     fn drop(&mut self) {
-        let _ = self.close(DROP_CLOSE_BOUND.min(self.timeout * 2 + Duration::from_secs(1)));
+        let closed = self.begin_close();
+        if let (Some(closed), Some(guard)) = (closed, self.system.take()) {
+            let bound = DROP_CLOSE_BOUND.min(self.close_bound());
+            system::close_in_background(closed, bound, guard);
+        }
     }
 }
 

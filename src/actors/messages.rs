@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::answer::Answer;
 use super::mailbox::SubscriptionId;
 use crate::error::Result;
 use crate::options::{PublishOptions, QoS};
@@ -89,20 +90,22 @@ pub struct Flush {
 pub type Granted = Vec<(TopicFilter, Option<QoS>)>;
 
 /// Ask the connection to subscribe to filters in one SUBSCRIBE packet; the reply gives the
-/// filters back with what the SUBACK granted.
+/// filters back with what the SUBACK granted. If the asker has given up by then, the
+/// connection undoes the subscriptions: the subscribe does not take effect.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
 pub struct Subscribe {
     pub filters: Vec<(TopicFilter, QoS, SubscriptionId)>,
-    pub reply: Reply<Granted>,
+    pub reply: Answer<Granted>,
 }
 
-/// Ask the connection to unsubscribe; the reply comes after UNSUBACK.
+/// Ask the connection to unsubscribe; the reply comes after UNSUBACK. If the asker has given
+/// up by then, the connection subscribes again: the unsubscribe does not take effect.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
 pub struct Unsubscribe {
     pub filter: TopicFilter,
-    pub reply: Reply<()>,
+    pub reply: Answer<()>,
 }
 
 /// Ask the connection to finish sending, say DISCONNECT and close.

@@ -8,6 +8,7 @@
 //!
 //! All of them run on one background actix System ([`system`]), shared by every client.
 
+mod answer;
 mod backoff;
 mod client_side;
 mod connection;

@@ -1,11 +1,12 @@
 //! The background actix System: one thread for every client of the process. It starts with
 //! the first client and stops, its thread joined, when the last one closes, so that no
-//! thread of the library runs once the host has closed its Lua state.
+//! thread of the library runs once the host has closed its Lua state and its closes are
+//! done. A client the script dropped without `disconnect()` closes in the background; the
+//! process's exit waits for those closes, within a bound.
 
-use std::sync::mpsc;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{mpsc, Condvar, Mutex, MutexGuard, Once};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::ArbiterHandle;
 
@@ -13,6 +14,13 @@ use crate::error::{Error, Result};
 
 /// Longest the last client's close waits for the actor thread to end.
 const STOP_BOUND: Duration = Duration::from_secs(2);
+
+/// Longest the process's exit waits for the closes going on in the background.
+const EXIT_BOUND: Duration = Duration::from_secs(2);
+
+/// Closes going on in the background, and the signal that one has ended.
+static CLOSING: Mutex<usize> = Mutex::new(0);
+static CLOSE_ENDED: Condvar = Condvar::new();
 
 static SYSTEM: Mutex<Option<Running>> = Mutex::new(None);
 
@@ -97,5 +105,68 @@ impl Drop for SystemGuard {
                 let _ = r.thread.join();
             }
         }
+    }
+}
+
+/// Waits for `closed` (up to `bound`) in a thread of its own, then lets go of `guard`: the
+/// script that dropped a client does not wait for the broker. The process's exit waits for
+/// the closes still going on (see [`wait_for_closes`]).
+pub fn close_in_background(
+    closed: mpsc::Receiver<Result<()>>,
+    bound: Duration,
+    guard: SystemGuard,
+) {
+    static AT_EXIT: Once = Once::new();
+    // SAFETY: registers a function that takes no arguments and never unwinds.
+    AT_EXIT.call_once(|| unsafe {
+        libc::atexit(wait_for_closes);
+    });
+    let pending = Pending::new();
+    let close = move || {
+        let _ = closed.recv_timeout(bound);
+        drop(guard);
+        drop(pending);
+    };
+    // Without a thread, the close is left to the actors: dropping the closure lets go of
+    // the guard and the count at once.
+    let _ = std::thread::Builder::new()
+        .name("copper-mqtt-close".into())
+        .spawn(close);
+}
+
+/// One close counted in [`CLOSING`] while it goes on.
+struct Pending;
+
+impl Pending {
+    fn new() -> Self {
+        *closing() += 1;
+        Pending
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        *closing() -= 1;
+        CLOSE_ENDED.notify_all();
+    }
+}
+
+fn closing() -> MutexGuard<'static, usize> {
+    CLOSING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// At the process's exit: waits until no close goes on, or [`EXIT_BOUND`] has passed.
+extern "C" fn wait_for_closes() {
+    let deadline = Instant::now() + EXIT_BOUND;
+    let mut n = closing();
+    while *n > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        n = CLOSE_ENDED
+            .wait_timeout(n, left)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     }
 }

@@ -3,6 +3,7 @@ local mqtt = require("mqtt")
 local Broker = require("support.broker")
 local await_delivery = require("support.await_delivery")
 local Process = require("support.process")
+local socket = require("socket")
 
 describe("the client's lifecycle", function()
     local broker = Broker.per_suite()
@@ -104,6 +105,49 @@ describe("the client's lifecycle", function()
             if f then f:close() end
             return text:find("Client " .. id .. " disconnected.", 1, true) ~= nil
         end), "the broker did not see a DISCONNECT")
+    end)
+
+    it("collects a forgotten client on a silent link without waiting for the broker", function()
+        local id = "silent-" .. math.random(1, 1e9)
+        local client = mqtt.connect("127.0.0.1", broker:options({ client_id = id, timeout = 5 }))
+        broker:freeze()
+        -- Its close waits for this publish's PUBACK (up to 2 s): the collector must not.
+        client:publish("silent/x", "y", { qos = 1 })
+        local ok, err = pcall(function()
+            client = nil -- luacheck: ignore
+            local started = socket.gettime()
+            collectgarbage()
+            collectgarbage()
+            local took = socket.gettime() - started
+            assert(took < 0.5, ("the collector waited %.2f s"):format(took))
+        end)
+        broker:thaw()
+        assert(ok, err)
+        -- The close went on in the background: the broker hears the DISCONNECT once it wakes.
+        local log = broker.dir .. "/log"
+        assert.is_true(Process.wait_until(10, function()
+            local f = io.open(log)
+            local text = f and f:read("a") or ""
+            if f then f:close() end
+            return text:find("Client " .. id .. " disconnected.", 1, true) ~= nil
+        end), "the broker did not see a DISCONNECT")
+    end)
+
+    it("waits at exit for the close of a client the script forgot, within its bound", function()
+        local id = "forgotten-" .. math.random(1, 1e9)
+        local child = Process.spawn(([[
+            local mqtt = require("mqtt")
+            local client = mqtt.connect("127.0.0.1", { port = %d, client_id = %q,
+                will = { topic = "will/forgotten", payload = "gone" } })
+            client = nil
+            collectgarbage()
+            print("done")
+        ]]):format(broker.port, id))
+        assert.are.equal(0, child:wait_exit(10), child:output())
+        local f = assert(io.open(broker.dir .. "/log"))
+        local text = f:read("a")
+        f:close()
+        assert.is_truthy(text:find("Client " .. id .. " disconnected.", 1, true), "no DISCONNECT before the exit")
     end)
 
     it("exits 0 from a host that embeds Lua, dlopens the library and unloads it", function()

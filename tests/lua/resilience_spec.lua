@@ -146,6 +146,45 @@ describe("reconnection", function()
         client:disconnect()
     end)
 
+    it("undoes a subscribe and an unsubscribe that raised after their timeout", function()
+        local own = Broker.start({ conf = { "log_type subscribe", "log_type unsubscribe" } })
+        local id = "late-" .. math.random(1, 1e9)
+        local c = mqtt.connect("127.0.0.1", own:options({ client_id = id, timeout = 0.5 }))
+        local other = mqtt.connect("127.0.0.1", own:options())
+        finally(function()
+            own:thaw()
+            c:disconnect()
+            other:disconnect()
+            own:stop()
+        end)
+        c:subscribe("kept/#", 1)
+        own:freeze()
+        local ok, err = pcall(c.subscribe, c, "late/#", 1)
+        assert.is_false(ok)
+        assert.matches("no SUBACK", err, 1, true)
+        ok, err = pcall(c.unsubscribe, c, "kept/#")
+        assert.is_false(ok)
+        assert.matches("no UNSUBACK", err, 1, true)
+        own:thaw()
+        -- The broker's log shows what it was asked: each request, then its undoing.
+        local function seen(line, times)
+            local f = io.open(own.dir .. "/log")
+            local text = f and f:read("a") or ""
+            if f then f:close() end
+            local n = 0
+            for _ in text:gmatch(": " .. line:gsub("%p", "%%%0") .. "\n") do n = n + 1 end
+            return n >= times
+        end
+        assert.is_true(wait_until(10, function()
+            return seen(id .. " late/#", 1) and seen(id .. " 1 kept/#", 2)
+        end), "the client did not undo them (broker log: unsubscribed late/#, subscribed kept/# again)")
+        other:publish("late/x", "no", { qos = 1 })
+        other:publish("kept/x", "yes", { qos = 1 })
+        local msg = c:receive(5)
+        assert.are.equal("kept/x", msg and msg.topic)
+        assert.are.equal(1, c:stats().subscriptions)
+    end)
+
     it("sends a subscribe made during an outage after the reconnect, and answers each one its own SUBACK", function()
         local _, proxy = proxied_broker({ deny = { "deny/#" } })
         local client = mqtt.connect("127.0.0.1", {

@@ -6,8 +6,9 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
+use crate::actors::answer::Answer;
 use crate::actors::mailbox::SubscriptionId;
-use crate::actors::messages::{Granted, Reply};
+use crate::actors::messages::Granted;
 use crate::error::Error;
 use crate::options::QoS;
 use crate::topic::TopicFilter;
@@ -17,13 +18,14 @@ pub struct PendingSubscribe {
     /// The filters, with the QoS asked for and the subscription to register (none for the
     /// re-subscriptions the link makes by itself: the router still has them).
     pub filters: Vec<(TopicFilter, QoS, Option<SubscriptionId>)>,
-    pub reply: Option<Reply<Granted>>,
+    pub reply: Option<Answer<Granted>>,
 }
 
 /// An UNSUBSCRIBE on its way.
 pub struct PendingUnsubscribe {
     pub filter: TopicFilter,
-    pub reply: Reply<()>,
+    /// None for an UNSUBSCRIBE that undoes a subscribe its asker gave up on.
+    pub reply: Option<Answer<()>>,
 }
 
 /// The requests of one connection that wait for their packet to go out or for an answer.
@@ -89,11 +91,13 @@ impl Requests {
     pub fn fail_sent(&mut self, lost: &Error) {
         for (_, p) in self.subscribes_sent.drain() {
             if let Some(reply) = p.reply {
-                let _ = reply.send(Err(lost.clone()));
+                let _ = reply.give(Err(lost.clone()));
             }
         }
         for (_, p) in self.unsubscribes_sent.drain() {
-            let _ = p.reply.send(Err(lost.clone()));
+            if let Some(reply) = p.reply {
+                let _ = reply.give(Err(lost.clone()));
+            }
         }
     }
 
@@ -102,11 +106,13 @@ impl Requests {
         self.fail_sent(lost);
         for p in self.subscribes_queued.drain(..) {
             if let Some(reply) = p.reply {
-                let _ = reply.send(Err(lost.clone()));
+                let _ = reply.give(Err(lost.clone()));
             }
         }
         for p in self.unsubscribes_queued.drain(..) {
-            let _ = p.reply.send(Err(lost.clone()));
+            if let Some(reply) = p.reply {
+                let _ = reply.give(Err(lost.clone()));
+            }
         }
     }
 }
@@ -114,10 +120,10 @@ impl Requests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::mpsc::{self, Receiver};
+    use crate::actors::answer::{answer, Awaiting};
 
-    fn subscribe(r: &mut Requests, filter: &str) -> Receiver<crate::error::Result<Granted>> {
-        let (reply, rx) = mpsc::sync_channel(1);
+    fn subscribe(r: &mut Requests, filter: &str) -> Awaiting<Granted> {
+        let (reply, rx) = answer();
         r.subscribe(PendingSubscribe {
             filters: vec![(TopicFilter::new(filter).unwrap(), QoS::AtMostOnce, Some(1))],
             reply: Some(reply),
@@ -162,11 +168,11 @@ mod tests {
         let (sent, queued) = (subscribe(&mut r, "sent"), subscribe(&mut r, "queued"));
         r.subscribe_sent(1);
         r.fail_sent(&Error::ConnectionLost("reset".into()));
-        assert!(sent.try_recv().unwrap().is_err());
-        assert!(queued.try_recv().is_err(), "still waiting for its packet");
+        assert!(sent.try_take().unwrap().is_err());
+        assert!(queued.try_take().is_none(), "still waiting for its packet");
         r.fail_all(&Error::Disconnected);
         assert!(matches!(
-            queued.try_recv().unwrap(),
+            queued.try_take().unwrap(),
             Err(Error::Disconnected)
         ));
     }

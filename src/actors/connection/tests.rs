@@ -10,6 +10,7 @@ use actix::{Actor, Context, Handler};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 use super::*;
+use crate::actors::answer::{answer, Awaiting};
 use crate::actors::mailbox::Mailbox;
 use crate::actors::mailbox::SubscriptionId;
 use crate::actors::messages::{AckToken, Granted, Reply};
@@ -135,12 +136,8 @@ impl Bench {
         self.events.send(batch).expect("the actor reads its events");
     }
 
-    fn subscribe(
-        &self,
-        filter: &str,
-        id: SubscriptionId,
-    ) -> Receiver<crate::error::Result<Granted>> {
-        let (reply, rx) = mpsc::sync_channel(1);
+    fn subscribe(&self, filter: &str, id: SubscriptionId) -> Awaiting<Granted> {
+        let (reply, rx) = answer();
         let filters = vec![(TopicFilter::new(filter).unwrap(), QoS::AtLeastOnce, id)];
         self.connection.do_send(Subscribe { filters, reply });
         rx
@@ -191,12 +188,12 @@ fn subacks_answer_the_subscribes_of_their_packet_ids_in_any_order() {
             suback(7, vec![None]),
         ]);
         until(|| {
-            a.try_recv()
-                .is_ok_and(|r| r.unwrap() == vec![granted(None, "a")])
+            a.try_take()
+                .is_some_and(|r| r.unwrap() == vec![granted(None, "a")])
         })
         .await;
         assert_eq!(
-            z.try_recv().unwrap().unwrap(),
+            z.try_take().unwrap().unwrap(),
             vec![granted(Some(QoS::AtMostOnce), "z")]
         );
         assert!(b.connected.try_recv().unwrap().is_ok());
@@ -215,7 +212,7 @@ fn a_suback_with_too_few_return_codes_refuses_the_rest() {
     actix::System::new().block_on(async {
         let b = Bench::start();
         b.feed(vec![connected()]);
-        let (reply, rx) = mpsc::sync_channel(1);
+        let (reply, rx) = answer();
         let filters = ["p", "q"]
             .iter()
             .zip(1..)
@@ -228,7 +225,7 @@ fn a_suback_with_too_few_return_codes_refuses_the_rest() {
             suback(1, vec![Some(QoS::AtLeastOnce)]),
         ]);
         until(|| {
-            rx.try_recv().is_ok_and(|r| {
+            rx.try_take().is_some_and(|r| {
                 r.unwrap() == vec![granted(Some(QoS::AtLeastOnce), "p"), granted(None, "q")]
             })
         })
@@ -248,14 +245,14 @@ fn a_lost_connection_fails_the_subscribes_sent_on_it_and_keeps_the_others_waitin
             NetEvent::Failed(Error::LinkLost("reset".into())),
         ]);
         until(|| {
-            sent.try_recv()
-                .is_ok_and(|r| matches!(r, Err(Error::ConnectionLost(why)) if why == "reset"))
+            sent.try_take()
+                .is_some_and(|r| matches!(r, Err(Error::ConnectionLost(why)) if why == "reset"))
         })
         .await;
-        assert!(waiting.try_recv().is_err(), "not sent yet: it waits");
+        assert!(waiting.try_take().is_none(), "not sent yet: it waits");
         b.feed(vec![connected(), NetEvent::SubscribeSent { pkid: 1 }]);
         b.feed(vec![suback(1, vec![Some(QoS::AtLeastOnce)])]);
-        until(|| waiting.try_recv().is_ok_and(|r| r.is_ok())).await;
+        until(|| waiting.try_take().is_some_and(|r| r.is_ok())).await;
     });
 }
 
@@ -278,11 +275,11 @@ fn re_subscriptions_after_a_reconnect_take_the_first_subacks() {
         ]);
         until(|| b.shared.subscriptions.contains_key("old")).await;
         assert!(
-            mine.try_recv().is_err(),
+            mine.try_take().is_none(),
             "the first SUBACK was the re-subscription's"
         );
         b.feed(vec![suback(2, vec![Some(QoS::AtLeastOnce)])]);
-        until(|| mine.try_recv().is_ok_and(|r| r.is_ok())).await;
+        until(|| mine.try_take().is_some_and(|r| r.is_ok())).await;
     });
 }
 
@@ -297,8 +294,8 @@ fn unsubscribe_is_answered_at_its_unsuback_and_ends_the_filter() {
             NetEvent::SubscribeSent { pkid: 1 },
             suback(1, vec![Some(QoS::AtLeastOnce)]),
         ]);
-        until(|| sub.try_recv().is_ok()).await;
-        let (reply, rx) = mpsc::sync_channel(1);
+        until(|| sub.try_take().is_some()).await;
+        let (reply, rx) = answer();
         b.connection.do_send(Unsubscribe {
             filter: TopicFilter::new("f").unwrap(),
             reply,
@@ -308,7 +305,7 @@ fn unsubscribe_is_answered_at_its_unsuback_and_ends_the_filter() {
             NetEvent::UnsubscribeSent { pkid: 2 },
             NetEvent::UnsubAck { pkid: 2 },
         ]);
-        until(|| rx.try_recv().is_ok_and(|r| r.is_ok())).await;
+        until(|| rx.try_take().is_some_and(|r| r.is_ok())).await;
         assert!(!b.shared.subscriptions.contains_key("f"));
     });
 }
@@ -338,5 +335,106 @@ fn closing_waits_for_unfinished_publishes_then_says_disconnect_and_stops() {
         until(|| *b.closed.borrow()).await;
         assert!(rx.try_recv().unwrap().is_ok());
         assert!(b.shared.is_closed());
+    });
+}
+
+/// Gives up waiting on `awaiting` at once, as an asker whose timeout has passed.
+fn give_up<T: std::fmt::Debug>(awaiting: Awaiting<T>) {
+    let e = awaiting.wait(Duration::ZERO, "SUBACK").unwrap_err();
+    assert!(matches!(e, Error::AckTimeout { .. }), "{e}");
+}
+
+#[test]
+fn a_subscribe_answered_after_its_asker_gave_up_is_undone() {
+    actix::System::new().block_on(async {
+        let b = Bench::start();
+        b.feed(vec![connected()]);
+        give_up(b.subscribe("late", 1));
+        until(|| !b.asked().is_empty()).await;
+        b.feed(vec![
+            NetEvent::SubscribeSent { pkid: 1 },
+            suback(1, vec![Some(QoS::AtLeastOnce)]),
+        ]);
+        until(|| b.asked().contains(&Asked::Unsubscribe("late".into()))).await;
+        assert!(!b.shared.subscriptions.contains_key("late"));
+        // The undoing UNSUBSCRIBE's answer asks nothing more.
+        b.feed(vec![
+            NetEvent::UnsubscribeSent { pkid: 2 },
+            NetEvent::UnsubAck { pkid: 2 },
+        ]);
+        let probe = b.subscribe("probe", 3);
+        until(|| b.asked().len() == 3).await;
+        assert_eq!(
+            b.asked(),
+            [
+                Asked::Subscribe(vec!["late".into()]),
+                Asked::Unsubscribe("late".into()),
+                Asked::Subscribe(vec!["probe".into()]),
+            ]
+        );
+        drop(probe);
+    });
+}
+
+#[test]
+fn a_late_subscribe_to_an_active_filter_gives_it_its_earlier_qos_back() {
+    actix::System::new().block_on(async {
+        let b = Bench::start();
+        b.feed(vec![connected()]);
+        let first = b.subscribe("f", 1);
+        until(|| b.asked().len() == 1).await;
+        b.feed(vec![
+            NetEvent::SubscribeSent { pkid: 1 },
+            suback(1, vec![Some(QoS::AtLeastOnce)]),
+        ]);
+        until(|| first.try_take().is_some()).await;
+        give_up(b.subscribe("f", 2));
+        until(|| b.asked().len() == 2).await;
+        b.feed(vec![
+            NetEvent::SubscribeSent { pkid: 2 },
+            suback(2, vec![Some(QoS::AtMostOnce)]),
+        ]);
+        until(|| b.asked().len() == 3).await;
+        assert_eq!(b.asked()[2], Asked::Subscribe(vec!["f".into()]));
+        b.feed(vec![
+            NetEvent::SubscribeSent { pkid: 3 },
+            suback(3, vec![Some(QoS::AtLeastOnce)]),
+        ]);
+        until(|| {
+            b.shared
+                .subscriptions
+                .get("f")
+                .is_some_and(|q| *q == QoS::AtLeastOnce)
+        })
+        .await;
+    });
+}
+
+#[test]
+fn an_unsubscribe_answered_after_its_asker_gave_up_subscribes_again() {
+    actix::System::new().block_on(async {
+        let b = Bench::start();
+        b.feed(vec![connected()]);
+        let sub = b.subscribe("kept", 1);
+        until(|| !b.asked().is_empty()).await;
+        b.feed(vec![
+            NetEvent::SubscribeSent { pkid: 1 },
+            suback(1, vec![Some(QoS::AtLeastOnce)]),
+        ]);
+        until(|| sub.try_take().is_some()).await;
+        let (reply, awaiting) = answer();
+        b.connection.do_send(Unsubscribe {
+            filter: TopicFilter::new("kept").unwrap(),
+            reply,
+        });
+        give_up(awaiting);
+        until(|| b.asked().len() == 2).await;
+        b.feed(vec![
+            NetEvent::UnsubscribeSent { pkid: 2 },
+            NetEvent::UnsubAck { pkid: 2 },
+        ]);
+        until(|| b.asked().len() == 3).await;
+        assert_eq!(b.asked()[2], Asked::Subscribe(vec!["kept".into()]));
+        assert!(b.shared.subscriptions.contains_key("kept"));
     });
 }
