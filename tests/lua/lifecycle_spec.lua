@@ -8,6 +8,16 @@ local socket = require("socket")
 describe("the client's lifecycle", function()
     local broker = Broker.per_suite()
 
+    -- Whether the broker logs client `id`'s DISCONNECT within `secs` seconds.
+    local function disconnected(id, secs)
+        return Process.wait_until(secs, function()
+            local f = io.open(broker.dir .. "/log")
+            local text = f and f:read("a") or ""
+            if f then f:close() end
+            return text:find("Client " .. id .. " disconnected.", 1, true) ~= nil
+        end)
+    end
+
     it("disconnect() is idempotent and later calls raise string errors", function()
         local client = mqtt.connect("localhost", broker:options())
         client:disconnect()
@@ -98,13 +108,7 @@ describe("the client's lifecycle", function()
         client = nil -- luacheck: ignore
         collectgarbage()
         collectgarbage()
-        local log = broker.dir .. "/log"
-        assert.is_true(Process.wait_until(5, function()
-            local f = io.open(log)
-            local text = f and f:read("a") or ""
-            if f then f:close() end
-            return text:find("Client " .. id .. " disconnected.", 1, true) ~= nil
-        end), "the broker did not see a DISCONNECT")
+        assert.is_true(disconnected(id, 5), "the broker did not see a DISCONNECT")
     end)
 
     it("collects a forgotten client on a silent link without waiting for the broker", function()
@@ -124,13 +128,7 @@ describe("the client's lifecycle", function()
         broker:thaw()
         assert(ok, err)
         -- The close went on in the background: the broker hears the DISCONNECT once it wakes.
-        local log = broker.dir .. "/log"
-        assert.is_true(Process.wait_until(10, function()
-            local f = io.open(log)
-            local text = f and f:read("a") or ""
-            if f then f:close() end
-            return text:find("Client " .. id .. " disconnected.", 1, true) ~= nil
-        end), "the broker did not see a DISCONNECT")
+        assert.is_true(disconnected(id, 10), "the broker did not see a DISCONNECT")
     end)
 
     it("waits at exit for the close of a client the script forgot, within its bound", function()
@@ -144,10 +142,7 @@ describe("the client's lifecycle", function()
             print("done")
         ]]):format(broker.port, id))
         assert.are.equal(0, child:wait_exit(10), child:output())
-        local f = assert(io.open(broker.dir .. "/log"))
-        local text = f:read("a")
-        f:close()
-        assert.is_truthy(text:find("Client " .. id .. " disconnected.", 1, true), "no DISCONNECT before the exit")
+        assert.is_true(disconnected(id, 0), "no DISCONNECT before the exit")
     end)
 
     it("exits 0 from a host that embeds Lua, dlopens the library and unloads it", function()
