@@ -1,5 +1,6 @@
-//! FacadeActor is the one door from the Lua thread into a client's actors: it builds them,
-//! forwards the Lua side's requests, and closes the Lua side's mailbox when the client ends.
+//! FacadeActor stands for the Lua side among a client's actors: it builds them, hands the Lua
+//! side the connection's address (its requests go there in one move), and, however the
+//! client ends, closes the mailbox the Lua side reads so that no reader waits in vain.
 
 use std::sync::Arc;
 
@@ -8,24 +9,23 @@ use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler};
 use super::client_side::ClientSide;
 use super::connection::ConnectionActor;
 use super::mailbox::{Mailbox, Room};
-use super::messages::{Closed, Disconnect, Flush, Reply, Subscribe, TakeQueued, Unsubscribe};
+use super::messages::{Closed, Reply};
 use super::router::RouterActor;
 use super::shared::ClientShared;
 use super::v4;
 use crate::error::Result;
 use crate::options::ConnectOptions;
 
-/// The actor the Lua side of one client talks to.
+/// The Lua side of one client, among its actors.
 pub struct FacadeActor {
-    /// Where the requests go.
-    connection: Addr<ConnectionActor>,
     /// The mailbox the Lua side reads, closed when the client ends.
     mailbox: Arc<Mailbox>,
 }
 
 impl FacadeActor {
     /// Builds a client's actors on the current arbiter and starts connecting; `connected`
-    /// gets the outcome of the first connection attempt.
+    /// gets the outcome of the first connection attempt. Returns the connection, where the
+    /// Lua side's requests go.
     ///
     /// # Errors
     /// A TLS setting that cannot be used.
@@ -34,7 +34,7 @@ impl FacadeActor {
         shared: Arc<ClientShared>,
         mailbox: Arc<Mailbox>,
         connected: Reply<()>,
-    ) -> Result<Addr<FacadeActor>> {
+    ) -> Result<Addr<ConnectionActor>> {
         let (link, events) = v4::open(
             opts,
             Room::new(mailbox.clone()),
@@ -48,19 +48,20 @@ impl FacadeActor {
             opts.client_id.clone(),
         )
         .start();
-        let connection_addr = connection.run(ConnectionActor::new(
+        // Kept alive by the connection's hold on it, which tells it when the client ends.
+        let ended = facade.address().recipient();
+        facade.run(FacadeActor {
+            mailbox: mailbox.clone(),
+        });
+        Ok(connection.run(ConnectionActor::new(
             Box::new(link),
             events,
             router,
-            facade.address().recipient(),
+            ended,
             shared,
             opts.timeout,
             connected,
-        ));
-        Ok(facade.run(FacadeActor {
-            connection: connection_addr,
-            mailbox,
-        }))
+        )))
     }
 }
 
@@ -72,51 +73,6 @@ impl Drop for FacadeActor {
     /// However the actor ends, no reader waits on the mailbox in vain.
     fn drop(&mut self) {
         self.mailbox.close();
-    }
-}
-
-impl Handler<TakeQueued> for FacadeActor {
-    type Result = ();
-
-    /// Forwards the news that publishes are queued.
-    fn handle(&mut self, msg: TakeQueued, _: &mut Context<Self>) {
-        self.connection.do_send(msg);
-    }
-}
-
-impl Handler<Flush> for FacadeActor {
-    type Result = ();
-
-    /// Forwards a flush.
-    fn handle(&mut self, msg: Flush, _: &mut Context<Self>) {
-        self.connection.do_send(msg);
-    }
-}
-
-impl Handler<Subscribe> for FacadeActor {
-    type Result = ();
-
-    /// Forwards a subscription request.
-    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
-        self.connection.do_send(msg);
-    }
-}
-
-impl Handler<Unsubscribe> for FacadeActor {
-    type Result = ();
-
-    /// Forwards an unsubscription request.
-    fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
-        self.connection.do_send(msg);
-    }
-}
-
-impl Handler<Disconnect> for FacadeActor {
-    type Result = ();
-
-    /// Forwards a request to close.
-    fn handle(&mut self, msg: Disconnect, _: &mut Context<Self>) {
-        self.connection.do_send(msg);
     }
 }
 

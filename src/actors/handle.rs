@@ -10,6 +10,7 @@ use std::time::Duration;
 use actix::Addr;
 
 use super::answer::answer;
+use super::connection::ConnectionActor;
 use super::facade::FacadeActor;
 use super::mailbox::{Claim, Lane, Mailbox, SubscriptionId, Take, Taken};
 use super::messages::{Disconnect, Flush, Message, Publish, Subscribe, TakeQueued, Unsubscribe};
@@ -46,7 +47,7 @@ pub struct Subscribed {
 
 /// One connected client.
 pub struct ClientHandle {
-    facade: Addr<FacadeActor>,
+    connection: Addr<ConnectionActor>,
     mailbox: Arc<Mailbox>,
     read_ahead: Mutex<ReadAhead>,
     /// Read handles Lua has collected, with their filters: their claims end at the next
@@ -90,9 +91,9 @@ impl ClientHandle {
         if !spawned {
             return Err(Error::ActorGone("system"));
         }
-        let facade = addr_rx.recv().map_err(|_| Error::ActorGone("facade"))??;
+        let connection = addr_rx.recv().map_err(|_| Error::ActorGone("facade"))??;
         let handle = Self {
-            facade,
+            connection,
             mailbox,
             read_ahead: Mutex::default(),
             collected: Mutex::default(),
@@ -148,7 +149,7 @@ impl ClientHandle {
             confirm,
         };
         if self.shared.send_queue.push(publish, self.timeout)? {
-            self.facade.do_send(TakeQueued);
+            self.connection.do_send(TakeQueued);
         }
         self.shared.count_sent(bytes);
         match confirmed {
@@ -175,7 +176,7 @@ impl ClientHandle {
             return Ok(());
         }
         let (reply, rx) = mpsc::sync_channel(1);
-        self.facade.do_send(Flush { reply });
+        self.connection.do_send(Flush { reply });
         wait(&rx, timeout, "acknowledgement of every publish")
     }
 
@@ -226,7 +227,7 @@ impl ClientHandle {
             .collect();
         let ids: Vec<SubscriptionId> = filters.iter().map(|(_, _, id)| *id).collect();
         let (reply, awaiting) = answer();
-        self.facade.do_send(Subscribe { filters, reply });
+        self.connection.do_send(Subscribe { filters, reply });
         let granted = awaiting.wait(self.timeout, "SUBACK").inspect_err(|_| {
             for id in &ids {
                 self.mailbox.forget(*id);
@@ -294,7 +295,7 @@ impl ClientHandle {
         // What collected handles gave back is the client's now, not the subscription's.
         self.end_collected_claims();
         let (reply, awaiting) = answer();
-        self.facade.do_send(Unsubscribe { filter, reply });
+        self.connection.do_send(Unsubscribe { filter, reply });
         awaiting.wait(self.timeout, "UNSUBACK")
     }
 
@@ -380,7 +381,7 @@ impl ClientHandle {
             return None;
         }
         let (reply, closed) = mpsc::sync_channel(1);
-        self.facade.do_send(Disconnect { reply: Some(reply) });
+        self.connection.do_send(Disconnect { reply: Some(reply) });
         Some(closed)
     }
 

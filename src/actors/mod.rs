@@ -4,7 +4,8 @@
 //!   of the conversation with the broker: pending acknowledgements, reconnection, closing.
 //! - [`RouterActor`] owns the active subscriptions in a topic trie and routes every incoming
 //!   PUBLISH to a mailbox.
-//! - [`FacadeActor`] is the one door from the Lua thread into the actors.
+//! - [`FacadeActor`] stands for the Lua side: it builds the other actors, hands the Lua side
+//!   the connection's address for its requests, and closes the mailbox when the client ends.
 //!
 //! All of them run on one background actix System ([`system`]), shared by every client.
 
