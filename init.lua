@@ -28,11 +28,9 @@ local function checked(depth, value, err)
 end
 
 -- A received message's table, from the values a native read returns: `topic, payload, qos,
--- retain, dup, subscription, claimed_by`. `claimed_by` is the id of the subscription that
--- claimed it, whose filter `filters` holds; then `subscription` is nil.
-local function message(filters, topic, payload, qos, retain, dup, sub, claimed_by)
-    return { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup,
-             subscription = sub or filters[claimed_by] }
+-- retain, dup, subscription` (then `claimed_by`, which the table leaves out).
+local function message(topic, payload, qos, retain, dup, sub)
+    return { topic = topic, payload = payload, qos = qos, retain = retain, dup = dup, subscription = sub }
 end
 
 --- Configures the library's log: `{ level = "info", format = "pretty" | "json", file = path }`.
@@ -135,10 +133,9 @@ end
 function mqtt.connect(host, options)
     local c = checked(1, native.connect(host, options))
     -- `_binding`: what the calls made for every message (`publish`, `receive_slice`) find
-    -- the client by. `_handlers` maps subscription ids to their handler functions,
-    -- `_filters` to their filters (a message a subscription claimed comes without its
-    -- filter: it is found here).
-    return setmetatable({ _c = c, _binding = c:bind(), _handlers = {}, _filters = {} }, Client)
+    -- the client by. `_handlers` maps the ids of subscriptions with a handler to it; which
+    -- subscriptions are active, and their filters, the native side knows.
+    return setmetatable({ _c = c, _binding = c:bind(), _handlers = {} }, Client)
 end
 
 --- A subscription: `filter`, `qos` (as granted), and its own `receive`, `listen`,
@@ -152,10 +149,13 @@ Subscription.__name = "mqtt.Subscription"
 -- nothing to give. A finalizer cannot raise: a client already closed or collected has
 -- nothing to give back either.
 function Subscription:__gc()
-    local client = self._client
-    if rawget(self, "_claimed") and client._filters[self._id] then
-        local c = rawget(client, "_c")
-        pcall(c.release, c, self._id, self.filter)
+    if rawget(self, "_claimed") then
+        local c = rawget(self._client, "_c")
+        pcall(function()
+            if c:is_active(self._id) then
+                c:release(self._id, self.filter)
+            end
+        end)
     end
 end
 
@@ -163,7 +163,6 @@ local function subscription(client, filter, qos, id, handler)
     if handler then
         client._handlers[id] = handler
     end
-    client._filters[id] = filter
     return setmetatable({ filter = filter, qos = qos, _client = client, _id = id }, Subscription)
 end
 
@@ -222,20 +221,16 @@ function Client:flush(timeout)
     checked(1, native_of(self, "flush"):flush(timeout))
 end
 
--- Every subscription to `filter` has ended: no handler of it runs any more, and reading
--- through one of them raises.
-local function ended(client, filter)
-    for id, f in pairs(client._filters) do
-        if f == filter then
-            client._handlers[id] = nil
-            client._filters[id] = nil
-        end
+-- The subscriptions `ids` have ended: no handler of them runs any more (reading through one
+-- of them raises: the native side knows it has ended).
+local function ended(client, ids)
+    for _, id in ipairs(ids) do
+        client._handlers[id] = nil
     end
 end
 
 function Client:unsubscribe(filter)
-    checked(1, native_of(self, "unsubscribe"):unsubscribe(filter))
-    ended(self, filter)
+    ended(self, checked(1, native_of(self, "unsubscribe"):unsubscribe(filter)))
 end
 
 -- An error of the native call `native` (its message starts `mqtt.<native>:`), named for the
@@ -258,23 +253,23 @@ local function receive(client, timeout, which, level, call)
         end
         return nil
     end
-    return message(client._filters, topic, payload, qos, retain, dup, sub, claimed_by), claimed_by
+    return message(topic, payload, qos, retain, dup, sub), claimed_by
 end
 
 -- Calls `fn(msg)` for each message of `which` until it returns false or the client closes
 -- for good (or, for a subscription's own messages, the subscription ends); a message a
 -- handler subscription claimed goes to its handler instead, and one whose subscription has
--- ended since it arrived (no filter known for the id that claimed it) to nobody.
+-- ended since it arrived (it comes without its filter) to nobody.
 local function listen(client, c, fn, which, call)
-    local handlers, filters = client._handlers, client._filters
+    local handlers = client._handlers
     local own = type(which) == "number"
     while true do
-        if own and not filters[which] then
+        if own and not c:is_active(which) then
             return
         end
         local topic, payload, qos, retain, dup, sub, claimed_by = receive_slice(client, nil, which)
         if topic then
-            local msg = message(filters, topic, payload, qos, retain, dup, sub, claimed_by)
+            local msg = message(topic, payload, qos, retain, dup, sub)
             local handler = claimed_by and handlers[claimed_by]
             if handler then
                 handler(msg)
@@ -322,7 +317,7 @@ end
 -- subscription has ended since it arrived has no handler any more: it is skipped.
 function Client:dispatch(timeout)
     local c = native_of(self, "dispatch")
-    local handlers, filters = self._handlers, self._filters
+    local handlers = self._handlers
     local msg, claimed_by = receive(self, timeout or 0, "handlers", 2, "mqtt.dispatch")
     if not msg then
         return 0
@@ -345,7 +340,7 @@ function Client:dispatch(timeout)
         end
         handler = handlers[id]
         if handler then
-            handler(message(filters, topic, payload, qos, retain, dup, sub, id))
+            handler(message(topic, payload, qos, retain, dup, sub))
             n = n + 1
         end
     end
@@ -363,7 +358,7 @@ end
 local function claimed(sub, call)
     check_subscription(sub, call, 3)
     local c = native_of(sub._client, call)
-    if not sub._client._filters[sub._id] then
+    if not c:is_active(sub._id) then
         error(("mqtt.subscription.%s: the subscription to %q has ended (unsubscribed)"):format(call, sub.filter), 3)
     end
     if sub._client._handlers[sub._id] then
@@ -396,9 +391,9 @@ end
 --- Unsubscribes this subscription's filter.
 function Subscription:unsubscribe()
     check_subscription(self, "unsubscribe", 2)
-    local _, err = native_of(self._client, "unsubscribe"):unsubscribe(self.filter)
+    local ids, err = native_of(self._client, "unsubscribe"):unsubscribe(self.filter)
     checked(1, nil, err and renamed(err, "unsubscribe", "mqtt.subscription.unsubscribe"))
-    ended(self._client, self.filter)
+    ended(self._client, ids)
 end
 
 function Subscription:__tostring()

@@ -37,8 +37,9 @@ impl ClientSide {
     pub fn active_subscriptions(&self) -> Vec<(TopicFilter, QoS)> {
         self.0
             .subscriptions
-            .iter()
-            .filter_map(|e| Some((TopicFilter::new(&**e.key()).ok()?, *e.value())))
+            .active()
+            .into_iter()
+            .filter_map(|(f, q)| Some((TopicFilter::new(&*f).ok()?, q)))
             .collect()
     }
 

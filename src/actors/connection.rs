@@ -297,51 +297,74 @@ impl ConnectionActor {
             }
             outcomes.push((filter, code));
         }
-        // Answered first: an asker that has given up has its subscriptions undone instead.
-        // The router sees the registrations before any message read after this one.
+        // Listed before the asker hears of them (it may look at once); taken back, and
+        // undone with the broker, if it has given up.
+        let previous: Vec<Option<QoS>> = registered
+            .iter()
+            .map(|(filter, qos, id)| {
+                let text: Arc<str> = Arc::from(filter.as_str());
+                self.shared.subscriptions.add(text, *qos, *id)
+            })
+            .collect();
         if let Some(Err(_)) = pending.reply.map(|reply| reply.give(Ok(outcomes))) {
-            let granted = registered.into_iter().map(|(f, q, _)| (f, q)).collect();
-            return self.undo_subscribe(granted);
+            let mut earlier = Vec::new();
+            for ((filter, _, id), before) in registered.into_iter().zip(previous) {
+                self.shared
+                    .subscriptions
+                    .withdraw(filter.as_str(), id, before);
+                earlier.push((filter, before));
+            }
+            return self.undo_subscribe(earlier);
         }
+        // The router sees the registrations before any message read after this one.
         let mut routed = Vec::with_capacity(registered.len());
         for (filter, qos, id) in registered {
             info!(client_id = %self.shared.client_id, filter = filter.as_str(), qos = qos.as_u8(), "subscribed");
-            let text: Arc<str> = Arc::from(filter.as_str());
-            self.shared.subscriptions.insert(text.clone(), qos);
-            routed.extend(id.map(|id| (text, id)));
+            routed.extend(id.map(|id| (Arc::from(filter.as_str()), id)));
         }
         if !routed.is_empty() {
             self.router.do_send(Register(routed));
         }
     }
 
-    /// After an UNSUBACK: the subscription ends, unless the asker has given up, which keeps
-    /// it (subscribing again).
+    /// After an UNSUBACK: the subscriptions to its filter end (the asker hears which),
+    /// unless the asker has given up, which keeps them (subscribing again).
     fn unsubscribed(&mut self, p: PendingUnsubscribe) {
         let Some(reply) = p.reply else {
             return info!(client_id = %self.shared.client_id, filter = p.filter.as_str(),
                 "undone: unsubscribed from a filter whose subscribe had timed out");
         };
         self.route_batch();
-        if reply.give(Ok(())).is_err() {
-            let kept = self.shared.subscriptions.get(p.filter.as_str()).map(|q| *q);
-            if let Some(qos) = kept {
+        // Ended before the asker hears of it (it may look at once); restored, and subscribed
+        // again, if it has given up.
+        let ended = self.shared.subscriptions.end(p.filter.as_str());
+        let ids = ended
+            .as_ref()
+            .map(|(_, ids)| ids.clone())
+            .unwrap_or_default();
+        if reply.give(Ok(ids.clone())).is_err() {
+            if let Some((qos, ids)) = ended {
                 info!(client_id = %self.shared.client_id, filter = p.filter.as_str(),
                     "undoing an unsubscribe that timed out: subscribing again");
+                let text: Arc<str> = Arc::from(p.filter.as_str());
+                self.shared.subscriptions.restore(text, qos, ids);
                 self.queue_subscribe(vec![(p.filter, qos)]);
             }
             return;
         }
-        self.shared.subscriptions.remove(p.filter.as_str());
-        self.router.do_send(Unregister { filter: p.filter });
+        self.router.do_send(Unregister {
+            filter: p.filter,
+            ids,
+        });
     }
 
-    /// Undoes what a SUBSCRIBE granted to an asker that has given up: a filter that was
-    /// active before gets its earlier QoS back, any other is unsubscribed.
-    fn undo_subscribe(&mut self, granted: Vec<(TopicFilter, QoS)>) {
+    /// Undoes with the broker what a SUBSCRIBE granted to an asker that has given up: each
+    /// filter with the QoS it had before, if it was subscribed. One that was gets that QoS
+    /// back; any other is unsubscribed.
+    fn undo_subscribe(&mut self, granted: Vec<(TopicFilter, Option<QoS>)>) {
         let mut again = Vec::new();
-        for (filter, _) in granted {
-            match self.shared.subscriptions.get(filter.as_str()).map(|q| *q) {
+        for (filter, before) in granted {
+            match before {
                 Some(qos) => again.push((filter, qos)),
                 None => {
                     info!(client_id = %self.shared.client_id, filter = filter.as_str(),

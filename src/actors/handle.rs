@@ -286,11 +286,12 @@ impl ClientHandle {
         }
     }
 
-    /// Unsubscribes, after the broker's UNSUBACK.
+    /// Unsubscribes, after the broker's UNSUBACK; returns the ids of the subscriptions that
+    /// ended.
     ///
     /// # Errors
     /// `AckTimeout`; `ConnectionLost`; `Disconnected`.
-    pub fn unsubscribe(&self, filter: TopicFilter) -> Result<()> {
+    pub fn unsubscribe(&self, filter: TopicFilter) -> Result<Vec<SubscriptionId>> {
         self.check_open()?;
         // What collected handles gave back is the client's now, not the subscription's.
         self.end_collected_claims();
@@ -325,8 +326,14 @@ impl ClientHandle {
                 Take::Closed => return Err(Error::Disconnected),
             }
         }
-        let message = ahead.taken.pop_front().map(|t| t.message);
+        let mut message = ahead.taken.pop_front().map(|t| t.message);
         self.mailbox.count_read();
+        if let Some(m) = &mut message {
+            if let Some(id) = m.claimed_by {
+                // Its filter, while the subscription that claimed it is active.
+                m.subscription = self.shared.subscriptions.filter_of(id);
+            }
+        }
         Ok(message)
     }
 
@@ -341,6 +348,11 @@ impl ClientHandle {
     pub fn stats(&self) -> Stats {
         self.shared
             .stats(self.mailbox.received(), self.mailbox.dropped())
+    }
+
+    /// Whether subscription `id` is active (subscribed, not unsubscribed).
+    pub fn is_active(&self, id: SubscriptionId) -> bool {
+        self.shared.subscriptions.filter_of(id).is_some()
     }
 
     /// Whether the connection to the broker is up now.

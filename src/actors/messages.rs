@@ -24,8 +24,9 @@ pub struct Message {
     pub qos: QoS,
     pub retain: bool,
     pub dup: bool,
-    /// The filter of the first subscription that matched it, when none claimed it (a claimed
-    /// message's `claimed_by` names its subscription, whose filter the Lua side holds).
+    /// The filter of the first subscription that matched it, when none claimed it. A claimed
+    /// message gets its subscription's filter as the Lua side takes it, if that subscription
+    /// is still active ([`ClientHandle::take`](super::ClientHandle::take)).
     pub subscription: Option<Arc<str>>,
     /// The subscription that claimed it, if one did.
     pub claimed_by: Option<SubscriptionId>,
@@ -105,7 +106,8 @@ pub struct Subscribe {
 #[rtype(result = "()")]
 pub struct Unsubscribe {
     pub filter: TopicFilter,
-    pub reply: Answer<()>,
+    /// The ids of the subscriptions to the filter, which the UNSUBACK ended.
+    pub reply: Answer<Vec<SubscriptionId>>,
 }
 
 /// Ask the connection to finish sending, say DISCONNECT and close.
@@ -121,11 +123,12 @@ pub struct Disconnect {
 #[rtype(result = "()")]
 pub struct Register(pub Vec<(Arc<str>, SubscriptionId)>);
 
-/// Tell the router every subscription to a filter has ended (after its UNSUBACK).
+/// Tell the router every subscription to a filter has ended (after its UNSUBACK): `ids`.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
 pub struct Unregister {
     pub filter: TopicFilter,
+    pub ids: Vec<SubscriptionId>,
 }
 
 /// The client is closed for good: stop every actor of it.

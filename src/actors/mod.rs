@@ -21,6 +21,7 @@ mod protocol;
 mod router;
 mod send_queue;
 mod shared;
+mod subscriptions;
 pub mod system;
 mod v4;
 

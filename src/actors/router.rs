@@ -1,4 +1,5 @@
-//! RouterActor owns the active subscriptions in a topic trie and is the only place that puts
+//! RouterActor routes by the active subscriptions, indexed in a topic trie (the list is
+//! [`Subscriptions`](super::subscriptions::Subscriptions)), and is the only place that puts
 //! received messages into the mailbox. Routing never makes a message vanish: a message that
 //! matches no subscription, or none that claims its messages, goes to the client-wide lane
 //! (say, one from a persistent session an earlier process made).
@@ -7,21 +8,18 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient, WrapFuture};
-use rustc_hash::FxHashMap;
 use tracing::{debug, info, trace, warn};
 
-use super::mailbox::{Mailbox, Matched, SubscriptionId};
+use super::mailbox::{Mailbox, Matched};
 use super::messages::{AckToken, Acknowledge, Arrival, Message, Register, Route, Unregister};
 use crate::options::QoS;
 use crate::topic::{TopicFilter, TopicTrie};
 
 /// The actor that routes one client's incoming messages.
 pub struct RouterActor {
-    /// Active subscriptions by their filters' patterns, each with its filter as the text
+    /// The active subscriptions by their filters' patterns, each with its filter as the text
     /// messages carry.
     trie: TopicTrie<Matched>,
-    /// The ids of the active subscriptions of each filter, to end them by filter.
-    by_filter: FxHashMap<Arc<str>, Vec<SubscriptionId>>,
     /// The mailbox the Lua side reads.
     mailbox: Arc<Mailbox>,
     /// Messages waiting for room in the mailbox, oldest first: QoS 1 and 2 ones, and QoS 0
@@ -44,7 +42,6 @@ impl RouterActor {
             client_id,
             dropping: false,
             trie: TopicTrie::new(),
-            by_filter: FxHashMap::default(),
             mailbox,
             waiting_for_room: VecDeque::new(),
             acks,
@@ -80,7 +77,6 @@ impl Handler<Register> for RouterActor {
                     },
                 );
                 self.mailbox.adopt(id, &filter);
-                self.by_filter.entry(text).or_default().push(id);
             }
         }
     }
@@ -91,10 +87,8 @@ impl Handler<Unregister> for RouterActor {
 
     /// Stops routing matches of every subscription to a filter.
     fn handle(&mut self, msg: Unregister, _: &mut Context<Self>) {
-        let Some((text, ids)) = self.by_filter.remove_entry(msg.filter.as_str()) else {
-            return;
-        };
-        for id in ids {
+        let text: Arc<str> = Arc::from(msg.filter.as_str());
+        for id in msg.ids {
             let ended = Matched {
                 id,
                 filter: text.clone(),

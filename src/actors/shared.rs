@@ -1,12 +1,10 @@
 //! ClientShared: the state of one client that the Lua thread reads and the actors write.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-
-use dashmap::DashMap;
+use std::sync::Mutex;
 
 use super::send_queue::SendQueue;
-use crate::options::QoS;
+use super::subscriptions::Subscriptions;
 
 /// State shared between the Lua side and the actors of one client.
 #[derive(Debug)]
@@ -20,9 +18,9 @@ pub struct ClientShared {
     closed: AtomicBool,
     /// Why the last connection attempt or connection failed.
     last_error: Mutex<Option<String>>,
-    /// Active subscriptions by filter, with the QoS the broker granted; what a reconnect
+    /// The active subscriptions; what a reconnect
     /// without a session re-subscribes.
-    pub subscriptions: DashMap<Arc<str>, QoS>,
+    pub subscriptions: Subscriptions,
     /// Publishes on their way from Lua to the protocol's send queue.
     pub send_queue: SendQueue,
     /// Messages and bytes the Lua side published.
@@ -89,7 +87,7 @@ impl ClientShared {
             connected: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             last_error: Mutex::new(None),
-            subscriptions: DashMap::new(),
+            subscriptions: Subscriptions::default(),
             send_queue: SendQueue::new(outbox_limit),
             sent: Counter::default(),
             in_flight: AtomicUsize::new(0),

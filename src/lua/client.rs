@@ -90,9 +90,15 @@ impl LuaClient {
         Ok(true)
     }
 
-    fn unsubscribe(&self, filter: &Value) -> Result<bool> {
-        self.handle.unsubscribe(args::filter(filter, 1)?)?;
-        Ok(true)
+    /// The ids of the subscriptions that ended.
+    fn unsubscribe(&self, filter: &Value) -> Result<Vec<i64>> {
+        let ended = self.handle.unsubscribe(args::filter(filter, 1)?)?;
+        Ok(ended.into_iter().map(|id| id as i64).collect())
+    }
+
+    /// Whether subscription `id` is active.
+    fn is_active(&self, id: &Value) -> Result<bool> {
+        Ok(self.handle.is_active(args::subscription_id(id)?))
     }
 }
 
@@ -122,6 +128,9 @@ impl UserData for LuaClient {
         });
         m.add_method("unsubscribe", |_, this, filter: Value| {
             guard("mqtt.unsubscribe", || this.unsubscribe(&filter))
+        });
+        m.add_method("is_active", |_, this, id: Value| {
+            guard("mqtt.subscription", || this.is_active(&id))
         });
         m.add_method("is_connected", |_, this, ()| Ok(this.handle.is_connected()));
         m.add_method("is_closed", |_, this, ()| Ok(this.handle.is_closed()));

@@ -205,8 +205,9 @@ enum Slice {
 /// `receive_slice(client, wait, which)`: one slice of `receive(timeout)` on the lanes `which` names
 /// (nil: the client's; "all": the client's and the handlers'; "handlers"; or a subscription
 /// id). Returns the message's fields, `topic, payload, qos, retain, dup, subscription,
-/// claimed_by` (`claimed_by` is the id of the subscription that claimed it, and then
-/// `subscription` is nil: init.lua has its filter); or `false` and the wait still left
+/// claimed_by` (`subscription`: the filter of the subscription that claimed it, nil if that
+/// one has ended since; or, when none claimed it, of the first that matched; `claimed_by`:
+/// the id of the one that claimed it); or `false` and the wait still left
 /// (`nil` for no bound) when the slice ended first; or nothing when the wait is over; or
 /// `nil, "mqtt.receive: <reason>"`.
 unsafe extern "C-unwind" fn receive_slice(state: *mut ffi::lua_State) -> c_int {
@@ -266,9 +267,9 @@ unsafe fn push_message(state: *mut ffi::lua_State, m: Message) -> c_int {
     ffi::lua_pushinteger(state, i64::from(m.qos.as_u8()));
     ffi::lua_pushboolean(state, c_int::from(m.retain));
     ffi::lua_pushboolean(state, c_int::from(m.dup));
-    match (&m.claimed_by, &m.subscription) {
-        (None, Some(filter)) => push_bytes(state, filter.as_bytes()),
-        _ => ffi::lua_pushnil(state),
+    match &m.subscription {
+        Some(filter) => push_bytes(state, filter.as_bytes()),
+        None => ffi::lua_pushnil(state),
     }
     match m.claimed_by {
         Some(id) => ffi::lua_pushinteger(state, id as i64),

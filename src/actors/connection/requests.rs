@@ -25,7 +25,7 @@ pub struct PendingSubscribe {
 pub struct PendingUnsubscribe {
     pub filter: TopicFilter,
     /// None for an UNSUBSCRIBE that undoes a subscribe its asker gave up on.
-    pub reply: Option<Answer<()>>,
+    pub reply: Option<Answer<Vec<SubscriptionId>>>,
 }
 
 /// The requests of one connection that wait for their packet to go out or for an answer.

@@ -200,8 +200,9 @@ fn subacks_answer_the_subscribes_of_their_packet_ids_in_any_order() {
         let active: Vec<String> = b
             .shared
             .subscriptions
-            .iter()
-            .map(|e| e.key().to_string())
+            .active()
+            .into_iter()
+            .map(|(f, _)| f.to_string())
             .collect();
         assert_eq!(active, ["z"], "a refused filter is not active");
     });
@@ -273,7 +274,7 @@ fn re_subscriptions_after_a_reconnect_take_the_first_subacks() {
             NetEvent::SubscribeSent { pkid: 2 },
             suback(1, vec![Some(QoS::AtLeastOnce)]),
         ]);
-        until(|| b.shared.subscriptions.contains_key("old")).await;
+        until(|| b.shared.subscriptions.qos("old").is_some()).await;
         assert!(
             mine.try_take().is_none(),
             "the first SUBACK was the re-subscription's"
@@ -305,8 +306,9 @@ fn unsubscribe_is_answered_at_its_unsuback_and_ends_the_filter() {
             NetEvent::UnsubscribeSent { pkid: 2 },
             NetEvent::UnsubAck { pkid: 2 },
         ]);
-        until(|| rx.try_take().is_some_and(|r| r.is_ok())).await;
-        assert!(!b.shared.subscriptions.contains_key("f"));
+        until(|| rx.try_take().is_some_and(|r| r.unwrap() == [1])).await;
+        assert!(b.shared.subscriptions.qos("f").is_none());
+        assert_eq!(b.shared.subscriptions.filter_of(1), None);
     });
 }
 
@@ -356,7 +358,7 @@ fn a_subscribe_answered_after_its_asker_gave_up_is_undone() {
             suback(1, vec![Some(QoS::AtLeastOnce)]),
         ]);
         until(|| b.asked().contains(&Asked::Unsubscribe("late".into()))).await;
-        assert!(!b.shared.subscriptions.contains_key("late"));
+        assert!(b.shared.subscriptions.qos("late").is_none());
         // The undoing UNSUBSCRIBE's answer asks nothing more.
         b.feed(vec![
             NetEvent::UnsubscribeSent { pkid: 2 },
@@ -400,13 +402,7 @@ fn a_late_subscribe_to_an_active_filter_gives_it_its_earlier_qos_back() {
             NetEvent::SubscribeSent { pkid: 3 },
             suback(3, vec![Some(QoS::AtLeastOnce)]),
         ]);
-        until(|| {
-            b.shared
-                .subscriptions
-                .get("f")
-                .is_some_and(|q| *q == QoS::AtLeastOnce)
-        })
-        .await;
+        until(|| b.shared.subscriptions.qos("f") == Some(QoS::AtLeastOnce)).await;
     });
 }
 
@@ -435,6 +431,6 @@ fn an_unsubscribe_answered_after_its_asker_gave_up_subscribes_again() {
         ]);
         until(|| b.asked().len() == 3).await;
         assert_eq!(b.asked()[2], Asked::Subscribe(vec!["kept".into()]));
-        assert!(b.shared.subscriptions.contains_key("kept"));
+        assert!(b.shared.subscriptions.qos("kept").is_some());
     });
 }
