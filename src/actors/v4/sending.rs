@@ -20,11 +20,10 @@ use crate::actors::messages::{AckToken, Reply};
 use crate::error::{Error, Result};
 use crate::options::QoS as Level;
 
-/// rumqttc's in-flight limit, which is also the length of its packet-id cycle.
+/// rumqttc's in-flight limit, which is also the length of its packet-id cycle: a publish
+/// waits while the number it would get is in use, so no more than this many QoS 1 and 2
+/// publishes are ever in flight.
 pub const INFLIGHT: u16 = 100;
-
-/// Most QoS 1 and 2 publishes handed to rumqttc and not complete, at once.
-pub const WINDOW: usize = INFLIGHT as usize - 1;
 
 /// Most QoS 2 publishes whose exchange is incomplete at once.
 pub const QOS2_WINDOW: usize = 16;
@@ -93,7 +92,7 @@ impl Sending {
     /// The oldest unsent publish, if it may be handed to rumqttc now.
     pub fn ready(&self) -> Option<&Publish> {
         let p = &self.unsent.front().filter(|_| self.connected)?.publish;
-        if numbered(p) && (self.in_flight() >= WINDOW || self.in_use(self.next_pkid())) {
+        if numbered(p) && self.in_use(self.next_pkid()) {
             return None;
         }
         if p.qos == QoS::ExactlyOnce && self.qos2_open >= QOS2_WINDOW {
@@ -292,16 +291,16 @@ mod tests {
     }
 
     #[test]
-    fn rumqttc_s_window_never_fills() {
+    fn the_packet_id_cycle_bounds_what_is_in_flight() {
         let mut o = connected();
-        for pkid in 1..=WINDOW as u16 {
+        for pkid in 1..=INFLIGHT {
             hold(&mut o, QoS::AtLeastOnce);
             assert_eq!(pump(&mut o), 1);
             o.sent(pkid);
         }
-        assert!(!o.in_use(o.next_pkid()));
+        assert_eq!(o.in_flight(), usize::from(INFLIGHT));
         hold(&mut o, QoS::AtLeastOnce);
-        assert_eq!(pump(&mut o), 0);
+        assert_eq!(pump(&mut o), 0, "its number, 1, is in use");
         o.puback(1);
         assert_eq!(pump(&mut o), 1);
     }
@@ -309,7 +308,7 @@ mod tests {
     #[test]
     fn a_publish_waits_while_its_packet_id_is_in_use() {
         let mut o = connected();
-        for pkid in 1..=WINDOW as u16 {
+        for pkid in 1..INFLIGHT {
             hold(&mut o, QoS::AtLeastOnce);
             assert_eq!(pump(&mut o), 1);
             o.sent(pkid);
