@@ -209,6 +209,38 @@ describe("reconnection", function()
         client:disconnect()
     end)
 
+    it("keeps its memory flat over 300 reconnects", function()
+        local _, proxy = proxied_broker()
+        local client = mqtt.connect("127.0.0.1", {
+            port = proxy.port, client_id = "flat-" .. math.random(1, 1e9), clean_session = false,
+            reconnect = { min_delay = 0.01, max_delay = 0.02 },
+        })
+        finally(function() client:disconnect() end)
+        client:subscribe("flat/#", 1)
+        local function rss_kib()
+            local f = assert(io.open("/proc/self/status"))
+            local kib = tonumber(f:read("a"):match("VmRSS:%s*(%d+)"))
+            f:close()
+            return kib
+        end
+        local function reconnects(n)
+            for i = 1, n do
+                cut_off(proxy, client)
+                proxy:set("pass")
+                assert.is_true(wait_until(5, function() return client:is_connected() end))
+                -- This loop's own garbage (a socket per proxy:set) must not be what grows.
+                if i % 10 == 0 then collectgarbage() end
+            end
+        end
+        reconnects(20)
+        local before = rss_kib()
+        reconnects(300)
+        collectgarbage()
+        local grown = rss_kib() - before
+        assert(grown < 512, ("RSS grew by %d KiB over 300 reconnects"):format(grown))
+        assert.are.equal(320, client:stats().reconnects)
+    end)
+
     it("queues publishes while disconnected, sends them after the reconnect, and refuses past the bound", function()
         local broker, proxy = proxied_broker()
         local sub = mqtt.connect("127.0.0.1", broker:options({ capacity = 20000 }))
