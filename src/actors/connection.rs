@@ -1,6 +1,7 @@
 //! ConnectionActor owns the protocol link and is the only place that talks to the broker: it
 //! connects, matches acknowledgements to the requests that wait for them (the link's own
-//! re-subscriptions after a reconnect that found no session first), and closes gracefully.
+//! re-subscriptions after a reconnect that found no session first; subscribing and
+//! unsubscribing in `subscribing.rs`), and closes gracefully.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +10,7 @@ use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Recipient, Stre
 use tracing::{debug, error, info, warn};
 
 use super::messages::{
-    Acknowledge, Arrival, Closed, Disconnect, Flush, Publish, Register, Reply, Route, Subscribe,
-    TakeQueued, Unregister, Unsubscribe,
+    Acknowledge, Arrival, Closed, Disconnect, Flush, Publish, Reply, Route, TakeQueued,
 };
 use super::protocol::{Link, NetEvent, NetEvents};
 use super::router::RouterActor;
@@ -18,9 +18,10 @@ use super::shared::ClientShared;
 use crate::error::Error;
 use crate::options::QoS;
 use crate::topic::TopicFilter;
-use requests::{PendingSubscribe, PendingUnsubscribe, Requests};
+use requests::Requests;
 
 mod requests;
+mod subscribing;
 
 /// The actor that owns one client's connection to its broker.
 pub struct ConnectionActor {
@@ -157,57 +158,6 @@ impl Handler<TakeQueued> for ConnectionActor {
     }
 }
 
-impl Handler<Subscribe> for ConnectionActor {
-    type Result = ();
-
-    /// Sends a SUBSCRIBE; the reply waits for its SUBACK.
-    #[tracing::instrument(name = "subscribe", skip_all,
-        fields(client_id = %self.shared.client_id, filters = msg.filters.len()))]
-    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
-        for (filter, qos, _) in &msg.filters {
-            debug!(filter = filter.as_str(), qos = qos.as_u8(), "subscribe");
-        }
-        let asked = msg
-            .filters
-            .iter()
-            .map(|(f, q, _)| (f.clone(), *q))
-            .collect();
-        match self.link.subscribe(asked) {
-            Ok(()) => self.requests.subscribe(PendingSubscribe {
-                filters: msg
-                    .filters
-                    .into_iter()
-                    .map(|(f, q, id)| (f, q, Some(id)))
-                    .collect(),
-                reply: Some(msg.reply),
-            }),
-            Err(e) => {
-                let _ = msg.reply.give(Err(e));
-            }
-        }
-    }
-}
-
-impl Handler<Unsubscribe> for ConnectionActor {
-    type Result = ();
-
-    /// Sends an UNSUBSCRIBE; the reply waits for its UNSUBACK.
-    #[tracing::instrument(name = "unsubscribe", skip_all,
-        fields(client_id = %self.shared.client_id, filter = msg.filter.as_str()))]
-    fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
-        debug!("unsubscribe");
-        match self.link.unsubscribe(msg.filter.clone()) {
-            Ok(()) => self.requests.unsubscribe(PendingUnsubscribe {
-                filter: msg.filter,
-                reply: Some(msg.reply),
-            }),
-            Err(e) => {
-                let _ = msg.reply.give(Err(e));
-            }
-        }
-    }
-}
-
 impl Handler<Flush> for ConnectionActor {
     type Result = ();
 
@@ -276,124 +226,6 @@ impl ConnectionActor {
         self.requests.fail_sent(&lost_error(&e));
         if self.closing.is_some() {
             self.close(ctx);
-        }
-    }
-
-    fn subscribed(&mut self, pending: PendingSubscribe, granted: Vec<Option<QoS>>) {
-        let mut outcomes = Vec::with_capacity(pending.filters.len());
-        let mut registered = Vec::new();
-        if granted.len() != pending.filters.len() {
-            warn!(client_id = %self.shared.client_id, filters = pending.filters.len(), codes = granted.len(),
-                "SUBACK with a return code count that does not match the SUBSCRIBE; missing ones count as refused");
-        }
-        // A code the broker left out counts as a refusal.
-        let codes = granted.into_iter().chain(std::iter::repeat(None));
-        for ((filter, _, id), code) in pending.filters.into_iter().zip(codes) {
-            match code {
-                Some(qos) => registered.push((filter.clone(), qos, id)),
-                None => {
-                    warn!(client_id = %self.shared.client_id, filter = filter.as_str(), "subscription refused")
-                }
-            }
-            outcomes.push((filter, code));
-        }
-        // Listed before the asker hears of them (it may look at once); taken back, and
-        // undone with the broker, if it has given up.
-        let previous: Vec<Option<QoS>> = registered
-            .iter()
-            .map(|(filter, qos, id)| {
-                let text: Arc<str> = Arc::from(filter.as_str());
-                self.shared.subscriptions.add(text, *qos, *id)
-            })
-            .collect();
-        if let Some(Err(_)) = pending.reply.map(|reply| reply.give(Ok(outcomes))) {
-            let mut earlier = Vec::new();
-            for ((filter, _, id), before) in registered.into_iter().zip(previous) {
-                self.shared
-                    .subscriptions
-                    .withdraw(filter.as_str(), id, before);
-                earlier.push((filter, before));
-            }
-            return self.undo_subscribe(earlier);
-        }
-        // The router sees the registrations before any message read after this one.
-        let mut routed = Vec::with_capacity(registered.len());
-        for (filter, qos, id) in registered {
-            info!(client_id = %self.shared.client_id, filter = filter.as_str(), qos = qos.as_u8(), "subscribed");
-            routed.extend(id.map(|id| (Arc::from(filter.as_str()), id)));
-        }
-        if !routed.is_empty() {
-            self.router.do_send(Register(routed));
-        }
-    }
-
-    /// After an UNSUBACK: the subscriptions to its filter end (the asker hears which),
-    /// unless the asker has given up, which keeps them (subscribing again).
-    fn unsubscribed(&mut self, p: PendingUnsubscribe) {
-        let Some(reply) = p.reply else {
-            return info!(client_id = %self.shared.client_id, filter = p.filter.as_str(),
-                "undone: unsubscribed from a filter whose subscribe had timed out");
-        };
-        self.route_batch();
-        // Ended before the asker hears of it (it may look at once); restored, and subscribed
-        // again, if it has given up.
-        let ended = self.shared.subscriptions.end(p.filter.as_str());
-        let ids = ended
-            .as_ref()
-            .map(|(_, ids)| ids.clone())
-            .unwrap_or_default();
-        if reply.give(Ok(ids.clone())).is_err() {
-            if let Some((qos, ids)) = ended {
-                info!(client_id = %self.shared.client_id, filter = p.filter.as_str(),
-                    "undoing an unsubscribe that timed out: subscribing again");
-                let text: Arc<str> = Arc::from(p.filter.as_str());
-                self.shared.subscriptions.restore(text, qos, ids);
-                self.queue_subscribe(vec![(p.filter, qos)]);
-            }
-            return;
-        }
-        self.router.do_send(Unregister {
-            filter: p.filter,
-            ids,
-        });
-    }
-
-    /// Undoes with the broker what a SUBSCRIBE granted to an asker that has given up: each
-    /// filter with the QoS it had before, if it was subscribed. One that was gets that QoS
-    /// back; any other is unsubscribed.
-    fn undo_subscribe(&mut self, granted: Vec<(TopicFilter, Option<QoS>)>) {
-        let mut again = Vec::new();
-        for (filter, before) in granted {
-            match before {
-                Some(qos) => again.push((filter, qos)),
-                None => {
-                    info!(client_id = %self.shared.client_id, filter = filter.as_str(),
-                        "undoing a subscribe that timed out: unsubscribing");
-                    match self.link.unsubscribe(filter.clone()) {
-                        Ok(()) => self.requests.unsubscribe(PendingUnsubscribe {
-                            filter,
-                            reply: None,
-                        }),
-                        Err(e) => warn!(client_id = %self.shared.client_id, error = %e,
-                            "could not undo a subscribe that timed out"),
-                    }
-                }
-            }
-        }
-        if !again.is_empty() {
-            self.queue_subscribe(again);
-        }
-    }
-
-    /// Subscribes to `filters` again on the connection's own account (no one waits).
-    fn queue_subscribe(&mut self, filters: Vec<(TopicFilter, QoS)>) {
-        match self.link.subscribe(filters.clone()) {
-            Ok(()) => self.requests.subscribe(PendingSubscribe {
-                filters: filters.into_iter().map(|(f, q)| (f, q, None)).collect(),
-                reply: None,
-            }),
-            Err(e) => warn!(client_id = %self.shared.client_id, error = %e,
-                "could not subscribe again"),
         }
     }
 

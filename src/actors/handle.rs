@@ -1,7 +1,6 @@
 //! ClientHandle: the client as the Lua thread drives it. Every call either returns at once
-//! or waits for an actor's reply with a bound.
+//! or waits for an actor's reply with a bound. How it reads its messages: `reading.rs`.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -12,29 +11,22 @@ use actix::Addr;
 use super::answer::answer;
 use super::connection::ConnectionActor;
 use super::facade::FacadeActor;
-use super::mailbox::{Claim, Lane, Mailbox, SubscriptionId, Take, Taken};
-use super::messages::{Disconnect, Flush, Message, Publish, Subscribe, TakeQueued, Unsubscribe};
+use super::mailbox::{Claim, Mailbox, SubscriptionId};
+use super::messages::{Disconnect, Flush, Publish, Subscribe, TakeQueued, Unsubscribe};
 use super::shared::{ClientShared, Stats};
 use super::system::{self, SystemGuard};
 use crate::error::{Error, Result};
 use crate::options::{self, ConnectOptions, PublishOptions, QoS, MAX_PACKET_SIZE};
 use crate::topic::{TopicFilter, TopicName};
+use reading::ReadAhead;
+
+mod reading;
 
 /// Publishes that may wait between the Lua side and the protocol's send queue.
 const OUTBOX_LIMIT: usize = 10_000;
 
 /// Longest a client dropped without `disconnect()` waits for its graceful close.
 const DROP_CLOSE_BOUND: Duration = Duration::from_secs(2);
-
-/// Most messages [`ClientHandle::take`] moves out of the mailbox at once.
-const READ_AHEAD: usize = 64;
-
-/// Messages taken out of the mailbox together and not read yet, and the lanes they came from.
-#[derive(Debug, Default)]
-struct ReadAhead {
-    lanes: Vec<Lane>,
-    taken: VecDeque<Taken>,
-}
 
 /// What the broker granted one filter of a `subscribe_many`.
 #[derive(Debug, Clone)]
@@ -249,43 +241,6 @@ impl ClientHandle {
             .collect())
     }
 
-    /// From now on the subscription `id` keeps its messages for its handle.
-    pub fn claim(&self, id: SubscriptionId, filter: &TopicFilter) {
-        self.end_collected_claims();
-        self.put_back();
-        self.mailbox.claim(id, filter, Claim::Own);
-    }
-
-    /// The read handle of subscription `id` to `filter` is gone (Lua collected it): at the
-    /// next read or subscription change its claim ends and its waiting messages go back to
-    /// the client-wide lane, as if it had never claimed them. The collector can run inside
-    /// any other call of this client, so this only notes the id, under a lock nothing else
-    /// holds while Lua runs.
-    pub fn release(&self, id: SubscriptionId, filter: Arc<str>) {
-        self.collected
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((id, filter));
-        self.has_collected.store(true, Ordering::Release);
-    }
-
-    /// Ends the claims of the read handles Lua has collected since this last ran. Runs
-    /// before every read and every change of how messages are routed.
-    fn end_collected_claims(&self) {
-        // A load first: every read passes here, and nearly always finds nothing.
-        if !self.has_collected.load(Ordering::Acquire)
-            || !self.has_collected.swap(false, Ordering::Acquire)
-        {
-            return;
-        }
-        let ids = std::mem::take(&mut *self.collected.lock().unwrap_or_else(|e| e.into_inner()));
-        // Read-ahead messages go back to their lanes while their claims still hold.
-        self.put_back();
-        for (id, filter) in ids {
-            self.mailbox.disown(id, &filter);
-        }
-    }
-
     /// Unsubscribes, after the broker's UNSUBACK; returns the ids of the subscriptions that
     /// ended.
     ///
@@ -298,50 +253,6 @@ impl ClientHandle {
         let (reply, awaiting) = answer();
         self.connection.do_send(Unsubscribe { filter, reply });
         awaiting.wait(self.timeout, "UNSUBACK")
-    }
-
-    /// The next received message of `lanes`, waiting up to `wait` for one.
-    ///
-    /// # Errors
-    /// `Disconnected` after `disconnect()`, or once the connection has ended for good and
-    /// every message it brought has been taken.
-    pub fn take(&self, lanes: &[Lane], wait: Duration) -> Result<Option<Message>> {
-        if self.disconnected.load(Ordering::Acquire) {
-            return Err(Error::Disconnected);
-        }
-        self.end_collected_claims();
-        let mut ahead = self.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
-        if ahead.lanes != lanes {
-            self.mailbox.unread(ahead.taken.drain(..));
-            ahead.lanes.clear();
-            ahead.lanes.extend_from_slice(lanes);
-        }
-        if ahead.taken.is_empty() {
-            match self
-                .mailbox
-                .take_into(lanes, wait, READ_AHEAD, &mut ahead.taken)
-            {
-                Take::Taken => {}
-                Take::Empty => return Ok(None),
-                Take::Closed => return Err(Error::Disconnected),
-            }
-        }
-        let mut message = ahead.taken.pop_front().map(|t| t.message);
-        self.mailbox.count_read();
-        if let Some(m) = &mut message {
-            if let Some(id) = m.claimed_by {
-                // Its filter, while the subscription that claimed it is active.
-                m.subscription = self.shared.subscriptions.filter_of(id);
-            }
-        }
-        Ok(message)
-    }
-
-    /// Returns the messages read ahead to the mailbox, before a subscription changes how
-    /// they are routed.
-    fn put_back(&self) {
-        let mut ahead = self.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
-        self.mailbox.unread(ahead.taken.drain(..));
     }
 
     /// The client's counters.

@@ -13,7 +13,7 @@ use super::*;
 use crate::actors::answer::{answer, Awaiting};
 use crate::actors::mailbox::Mailbox;
 use crate::actors::mailbox::SubscriptionId;
-use crate::actors::messages::{AckToken, Granted, Reply};
+use crate::actors::messages::{AckToken, Granted, Reply, Subscribe, Unsubscribe};
 use crate::options::PublishOptions;
 use crate::topic::TopicName;
 
