@@ -2,7 +2,8 @@
 # of a run lives under, and the layout busted loads the module from.
 
 # Makes COPPER_TEST_ROOT; when the script exits, kills whatever was left running under it
-# (brokers, RabbitMQ's epmd, child processes) and removes it, so nothing outlives a run.
+# (brokers, the nodes of a cluster, RabbitMQ's epmd, child processes) and removes it, so
+# nothing outlives a run.
 testbed_root() {
   COPPER_TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/copper-test.XXXXXX")
   export COPPER_TEST_ROOT
@@ -11,7 +12,7 @@ testbed_root() {
 
 testbed_cleanup() {
   local pidfile
-  for pidfile in "$COPPER_TEST_ROOT"/*/*pid "$COPPER_TEST_ROOT"/*.pid; do
+  for pidfile in "$COPPER_TEST_ROOT"/*/*pid "$COPPER_TEST_ROOT"/*/*/pid "$COPPER_TEST_ROOT"/*.pid; do
     [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null || true
   done
   rm -rf "$COPPER_TEST_ROOT"

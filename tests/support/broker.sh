@@ -19,6 +19,8 @@
 # distribution port, dist.port, and its own epmd: epmd.port, epmd.pid). A broker whose DIR lies under $COPPER_TEST_ROOT is also killed by the
 # test runner when the run ends. Every port, NATS' client port and Erlang's distribution and
 # epmd ports included, is bound to 127.0.0.1; NATS' monitoring port stays off.
+# tests/support/cluster.sh sources this script for its functions: each node of a cluster lives
+# in a DIR of kind nats that the commands here act on.
 set -euo pipefail
 
 DYNSEC_PLUGIN=${DYNSEC_PLUGIN:-$(ls /usr/lib/*/mosquitto_dynamic_security.so 2>/dev/null | head -n 1)}
@@ -302,6 +304,9 @@ kill9() {
   kill -9 "$pid" 2>/dev/null || true
   wait_gone "$pid" 50
 }
+
+# Sourced (by cluster.sh), the script only defines its functions.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 cmd=${1:-}; [ $# -ge 2 ] || die "usage: broker.sh start|restart|stop|kill DIR [options]"
 shift

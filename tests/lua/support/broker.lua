@@ -16,7 +16,17 @@ local function root()
     return dir
 end
 
-local function sh(cmd)
+local function quote(s)
+    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+--- Runs a test-bed script (`bash script args...`) and returns its output; raises if it fails.
+function Broker.script(script, ...)
+    local words = { "bash", script }
+    for _, w in ipairs({ ... }) do
+        words[#words + 1] = quote(w)
+    end
+    local cmd = table.concat(words, " ")
     local f = assert(io.popen(cmd .. " 2>&1"))
     local out = f:read("a")
     local ok = f:close()
@@ -24,16 +34,8 @@ local function sh(cmd)
     return out
 end
 
-local function quote(s)
-    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
 local function run(...)
-    local words = { "bash", "tests/support/broker.sh" }
-    for _, w in ipairs({ ... }) do
-        words[#words + 1] = quote(w)
-    end
-    return sh(table.concat(words, " "))
+    return Broker.script("tests/support/broker.sh", ...)
 end
 
 --- Starts a broker. `opts`: { kind = "mosquitto" | "nats" | "rabbitmq", users = {"name:pass", ...},
