@@ -17,6 +17,7 @@ mod facade;
 mod handle;
 mod mailbox;
 mod messages;
+mod pacing;
 mod protocol;
 mod router;
 mod send_queue;

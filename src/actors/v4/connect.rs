@@ -150,7 +150,7 @@ impl Driver {
             out.acks.clear();
             out.disconnected();
         }
-        self.wire.answered();
+        self.pacing.answered();
         for request in self.engine.take_pending() {
             match request {
                 Request::Publish(mut p) => {

@@ -17,11 +17,13 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::engine::Engine;
+use super::engine::READ_MAX;
 use super::sending::Sending;
 use super::wire::Wire;
 use crate::actors::backoff::Backoff;
 use crate::actors::client_side::ClientSide;
 use crate::actors::mailbox::Room;
+use crate::actors::pacing::Pacing;
 use crate::actors::protocol::{NetEvent, NetEvents};
 use crate::error::Error;
 use crate::options::{splitmix64, ConnectOptions, Reconnect, Server};
@@ -42,8 +44,10 @@ pub struct Driver {
     pub(super) engine: Engine,
     /// What is on its way to the broker, shared with the link.
     pub(super) sending: Rc<RefCell<Sending>>,
-    /// Reading and pinging while connected.
+    /// Writing while connected.
     pub(super) wire: Wire,
+    /// When to read and when to ping while connected.
+    pub(super) pacing: Pacing,
     /// How to reconnect; `None`: a lost connection ends the link.
     pub(super) reconnect: Option<Reconnect>,
     pub(super) backoff: Backoff,
@@ -128,6 +132,7 @@ impl Driver {
             engine,
             sending,
             wire: Wire::new(wake),
+            pacing: Pacing::new(room.clone(), client.clone(), READ_MAX),
             reconnect: opts.reconnect,
             backoff: Backoff::new(policy.min_delay, policy.max_delay, seed),
             client_id: opts.client_id.clone(),

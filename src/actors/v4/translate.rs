@@ -17,9 +17,12 @@ impl Driver {
     /// connection actor.
     pub(super) fn translate(&mut self, event: Event) -> Option<NetEvent> {
         match &event {
-            Event::Incoming(Incoming::ConnAck(_)) => self.wire.connected(self.keep_alive),
+            Event::Incoming(Incoming::ConnAck(_)) => {
+                self.pacing.connected(self.keep_alive);
+                self.wire.unflushed = false;
+            }
             Event::Incoming(incoming) => {
-                self.wire.answered();
+                self.pacing.answered();
                 if !self.answered {
                     self.answered = true;
                     self.backoff.reset();
@@ -92,7 +95,7 @@ impl Driver {
             }
             Event::Outgoing(Out::PingReq) => {
                 let patience = self.ping_patience();
-                self.wire.ping_sent(patience);
+                self.pacing.ping_sent(patience);
                 None
             }
             Event::Outgoing(Out::Subscribe(pkid)) => Some(NetEvent::SubscribeSent { pkid }),
@@ -148,7 +151,7 @@ impl Driver {
             },
             ack,
             // Read for a slow consumer: a QoS 0 message that finds no room is dropped.
-            may_drop: self.wire.slow,
+            may_drop: self.pacing.slow(),
         }))
     }
 }

@@ -1,26 +1,17 @@
-//! Wire: how a connected link reads and writes. The driver takes turns of its own over
-//! rumqttc's parts (through the [`Engine`](super::engine::Engine)) instead of calling
-//! `EventLoop::poll`, which reads whenever data comes and writes one request per poll (a
-//! system call each). A turn writes everything that is ready in one flush, then reads, but
-//! only while the mailbox has room for what one read brings: a script that reads its messages
-//! holds the broker back through TCP, as a synchronous client does, and loses nothing, however
-//! fast it publishes, however slowly it reads. A script that reads nothing for
-//! [`SLOW_CONSUMER_AFTER`] while the mailbox lacks that room has stopped reading: the link
-//! reads on (pings flow), QoS 0 messages that find no room are dropped, and QoS 1 and 2
-//! messages wait in the router with their acknowledgements, so that the broker's in-flight
-//! window holds the rest back.
+//! Wire: how a connected MQTT 3.1.1 link reads and writes. The driver takes turns of its
+//! own over rumqttc's parts (through the [`Engine`](super::engine::Engine)) instead of
+//! calling `EventLoop::poll`, which reads whenever data comes and writes one request per poll
+//! (a system call each). A turn writes everything that is ready in one flush, then reads
+//! when [`Pacing`](crate::actors::pacing::Pacing) allows it (the protocol-neutral rules of
+//! when to read and when to ping).
 
-use std::pin::Pin;
 use std::rc::Rc;
-use std::time::Duration;
 
 use rumqttc::Request;
 use tokio::sync::Notify;
-use tokio::time::{Instant, Sleep};
-use tracing::info;
 
 use super::driver::Driver;
-use super::engine::READ_MAX;
+use crate::actors::pacing::{wait_until, Reading};
 
 /// Most publishes written in one turn, so that a long burst does not put off reading.
 const WRITE_MAX: usize = 64;
@@ -28,19 +19,6 @@ const WRITE_MAX: usize = 64;
 /// Most events one turn reads, in reads that find data waiting: each turn costs the actors a
 /// batch, so a turn reads on while the socket has more and the mailbox has room.
 const EVENTS_MAX: usize = 64;
-
-/// How long the Lua side may read nothing while the link waits for room to read, before the
-/// link takes the script for a slow consumer and reads anyway.
-pub const SLOW_CONSUMER_AFTER: Duration = Duration::from_millis(100);
-
-/// What a turn may do about reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reading {
-    /// Read what comes.
-    Read,
-    /// Wait for the Lua side to make room; until then at the latest, unless it reads.
-    WaitForRoom(Instant),
-}
 
 /// What ended a turn's wait.
 enum Woke {
@@ -53,28 +31,13 @@ enum Woke {
     Write,
 }
 
-/// What the link remembers about reading and pinging between turns.
+/// What the link remembers about writing between turns.
 pub struct Wire {
     /// Wakes the driver when the link queues something to send.
     pub wake: Rc<Notify>,
-    /// When the next ping goes out: every keep-alive (made at the first CONNACK, inside the
-    /// runtime whose timers it uses).
-    ping: Option<Pin<Box<Sleep>>>,
-    /// When the ping that went out last has gone unanswered too long.
-    silent: Option<Pin<Box<Sleep>>>,
-    /// Whether a ping awaits an answer (the broker has sent nothing since it went out).
-    watching: bool,
-    /// Since when the link has waited for room to read.
-    waiting_since: Option<Instant>,
-    /// Since when the Lua side has read nothing while the link waits, and how many messages
-    /// it had read then.
-    idle_since: (Instant, u64),
-    /// Whether the Lua side is a slow consumer: it read nothing for [`SLOW_CONSUMER_AFTER`]
-    /// while the mailbox lacked room for a read, and has not made that room since.
-    pub slow: bool,
     /// Whether the network's write buffer may hold what a read wrote (rumqttc's
     /// acknowledgements): the next turn flushes it with what it writes itself.
-    unflushed: bool,
+    pub unflushed: bool,
 }
 
 impl Wire {
@@ -82,53 +45,8 @@ impl Wire {
     pub fn new(wake: Rc<Notify>) -> Self {
         Self {
             wake,
-            ping: None,
-            silent: None,
-            watching: false,
-            waiting_since: None,
-            idle_since: (Instant::now(), 0),
-            slow: false,
             unflushed: false,
         }
-    }
-
-    /// A CONNACK came: the first ping goes out one keep-alive from now.
-    pub fn connected(&mut self, keep_alive: Duration) {
-        reset(&mut self.ping, Instant::now() + keep_alive);
-        self.watching = false;
-        self.waiting_since = None;
-        self.slow = false;
-        self.unflushed = false;
-    }
-
-    /// A ping went out: it must be answered within `patience` of reading.
-    pub fn ping_sent(&mut self, patience: Duration) {
-        if !self.watching {
-            self.watching = true;
-            reset(&mut self.silent, Instant::now() + patience);
-        }
-    }
-
-    /// The broker sent something: the link is not silent.
-    pub fn answered(&mut self) {
-        self.watching = false;
-    }
-
-    /// The ping and silence timers, made far in the future if they were not yet.
-    fn timers(&mut self) -> (&mut Pin<Box<Sleep>>, &mut Pin<Box<Sleep>>) {
-        let far = || Box::pin(tokio::time::sleep(Duration::from_secs(86_400 * 365)));
-        (
-            self.ping.get_or_insert_with(far),
-            self.silent.get_or_insert_with(far),
-        )
-    }
-}
-
-/// Sets a timer to `at`, making it if there is none yet.
-fn reset(timer: &mut Option<Pin<Box<Sleep>>>, at: Instant) {
-    match timer {
-        Some(timer) => timer.as_mut().reset(at),
-        None => *timer = Some(Box::pin(tokio::time::sleep_until(at))),
     }
 }
 
@@ -145,11 +63,11 @@ impl Driver {
         let busy = more || self.engine.events() > 0;
         let wake = self.wire.wake.clone();
         let keep_alive = !self.keep_alive.is_zero();
-        let room = self.read_room();
-        let mailbox = self.room.clone();
+        let room = self.pacing.read_room();
+        let mailbox = self.pacing.room().clone();
         let engine = &mut self.engine;
-        let watching = self.wire.watching;
-        let (ping, silent) = self.wire.timers();
+        let watching = self.pacing.watching();
+        let (ping, silent) = self.pacing.timers();
         let woke = tokio::select! {
             biased;
             read = engine.read(), if reading == Reading::Read => Woke::Read(read),
@@ -172,7 +90,7 @@ impl Driver {
                 Ok(())
             }
             Woke::PingDue => {
-                reset(&mut self.wire.ping, Instant::now() + self.keep_alive);
+                self.pacing.ping_due_again(self.keep_alive);
                 if reading == Reading::Read {
                     self.engine
                         .write(Request::PingReq(rumqttc::PingReq))
@@ -189,14 +107,7 @@ impl Driver {
                 self.ping_patience().as_secs_f64()
             )),
             Woke::SlowConsumer => {
-                let read = self.room.read();
-                if read != self.wire.idle_since.1 {
-                    // It reads, if slowly: it is not a slow consumer yet.
-                    self.wire.idle_since = (Instant::now(), read);
-                } else {
-                    info!(client_id = %self.client_id, "the script has stopped reading: reading on for a slow consumer");
-                    self.wire.slow = true;
-                }
+                self.pacing.waited_in_vain(&self.client_id);
                 Ok(())
             }
             Woke::Room | Woke::Write => Ok(()),
@@ -204,13 +115,11 @@ impl Driver {
     }
 
     /// Reads what is already waiting in the socket, without waiting for more, while the turn
-    /// has read fewer than [`EVENTS_MAX`] events and the mailbox has room for another read
-    /// beyond them (each event counted as a message, which errs on the safe side).
+    /// has read fewer than [`EVENTS_MAX`] events and pacing allows another read.
     fn read_on(&mut self) -> Result<(), String> {
-        let room = self.read_room();
         loop {
             let read = self.engine.events();
-            if read >= EVENTS_MAX || (!self.wire.slow && !self.room.has_room(room + read)) {
+            if read >= EVENTS_MAX || !self.pacing.may_read_on(read) {
                 return Ok(());
             }
             if !self.engine.read_waiting()? {
@@ -219,44 +128,14 @@ impl Driver {
         }
     }
 
-    /// The room a read needs in the mailbox: what it brings at most, or the whole mailbox
-    /// when that is smaller (then what does not fit waits in the router).
-    fn read_room(&self) -> usize {
-        READ_MAX.min(self.room.capacity())
-    }
-
-    /// Decides whether this turn reads, and who acknowledges what it reads: rumqttc, as it
-    /// reads, unless the Lua side is a slow consumer or acknowledgements asked of the router
-    /// are still to be written (they come first). Called between turns, when every event has
-    /// been translated, so that one choice holds for everything a turn reads and writes.
+    /// Decides whether this turn reads ([`Pacing::choose`](crate::actors::pacing::Pacing::choose)),
+    /// and who acknowledges what it reads: rumqttc, as it reads, unless the Lua side is a
+    /// slow consumer or acknowledgements asked of the router are still to be written (they
+    /// come first).
     fn choose_reading(&mut self) -> Reading {
-        let reading = if self.room.has_room(self.read_room()) {
-            self.wire.slow = false;
-            Reading::Read
-        } else if self.wire.slow {
-            Reading::Read
-        } else {
-            if self.wire.waiting_since.is_none() {
-                let now = Instant::now();
-                self.wire.waiting_since = Some(now);
-                self.wire.idle_since = (now, self.room.read());
-            }
-            Reading::WaitForRoom(self.wire.idle_since.0 + SLOW_CONSUMER_AFTER)
-        };
-        if reading == Reading::Read {
-            if let Some(since) = self.wire.waiting_since.take() {
-                // A ping's answer could not be read while the link waited: the wait does
-                // not count against the broker.
-                if let Some(silent) = &mut self.wire.silent {
-                    let deadline = silent.deadline() + since.elapsed();
-                    silent.as_mut().reset(deadline);
-                }
-            }
-        }
-        // A publisher that reads in turn must get on to its reading.
-        self.client.set_overflow(reading != Reading::Read);
+        let reading = self.pacing.choose();
         self.engine
-            .set_manual_acks(self.wire.slow || self.unwritten_acks > 0);
+            .set_manual_acks(self.pacing.slow() || self.unwritten_acks > 0);
         reading
     }
 
@@ -325,13 +204,5 @@ impl Driver {
     async fn flush(&mut self) -> Result<(), String> {
         self.wire.unflushed = false;
         self.engine.flush().await
-    }
-}
-
-/// Resolves when a wait for room ends without it; never while reading.
-async fn wait_until(reading: Reading) {
-    match reading {
-        Reading::WaitForRoom(until) => tokio::time::sleep_until(until).await,
-        Reading::Read => std::future::pending().await,
     }
 }
