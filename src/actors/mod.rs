@@ -19,6 +19,7 @@ mod mailbox;
 mod messages;
 mod pacing;
 mod protocol;
+mod reconnecting;
 mod router;
 mod send_queue;
 mod shared;

@@ -6,7 +6,7 @@ use rumqttc::{ConnectReturnCode, ConnectionError, Event, Request};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::driver::{Driver, QUICK_LOSS};
+use super::driver::Driver;
 use super::link::mqtt_options;
 use crate::actors::protocol::NetEvent;
 use crate::error::Error;
@@ -15,23 +15,21 @@ impl Driver {
     /// One connection attempt, after the backoff delay when the last one failed: the
     /// `Connected` event, or the events a failure ends with.
     pub(super) async fn connect(&mut self) -> Vec<NetEvent> {
-        if self.retry {
-            let delay = self.backoff.next_delay();
+        if let Some(delay) = self.reconnecting.delay() {
             info!(
                 delay_ms = delay.as_millis() as u64,
-                attempt = self.failures,
+                attempt = self.reconnecting.failures(),
                 "reconnecting after a delay"
             );
             tokio::time::sleep(delay).await;
-            self.retry = false;
         }
-        let connected = if self.connected_once {
+        let connected = if self.reconnecting.connected_once() {
             self.engine.connect().await.map_err(|e| e.to_string())
         } else {
             match self.first_connect().await {
                 Ok(event) => Ok(event),
                 Err(e) => {
-                    self.done = true;
+                    self.reconnecting.end();
                     return vec![NetEvent::Failed(e)];
                 }
             }
@@ -44,9 +42,7 @@ impl Driver {
 
     /// Points the event loop at the next server.
     pub(super) fn next_server(&mut self) {
-        if self.servers.len() > 1 {
-            self.current = (self.current + 1) % self.servers.len();
-            let server = &self.servers[self.current];
+        if let Some(server) = self.reconnecting.next_server() {
             match mqtt_options(&self.opts, server) {
                 Ok(options) => {
                     self.engine.set_options(options);
@@ -64,10 +60,10 @@ impl Driver {
     /// The first connection: each server in turn, each within the timeout.
     pub(super) async fn first_connect(&mut self) -> Result<Event, Error> {
         let mut failures = Vec::new();
-        for _ in 0..self.servers.len() {
+        for _ in 0..self.reconnecting.servers() {
             match self.connect_once().await {
                 Ok(event) => return Ok(event),
-                Err(e) if self.servers.len() == 1 => return Err(e),
+                Err(e) if self.reconnecting.servers() == 1 => return Err(e),
                 Err(e) => {
                     warn!(client_id = %self.client_id, broker = %self.addr, error = %e, "server unavailable; trying the next");
                     failures.push(e.to_string());
@@ -80,8 +76,8 @@ impl Driver {
 
     /// One connection attempt: a name lookup, then TCP and CONNACK, within the timeout.
     pub(super) async fn connect_once(&mut self) -> Result<Event, Error> {
-        let server = &self.servers[self.current];
-        let (host, port) = (server.host.clone(), server.port);
+        let server = self.reconnecting.server();
+        let (host, port, tls) = (server.host.clone(), server.port, server.tls);
         let deadline = Instant::now() + self.timeout;
         let timed_out = || Error::ConnectTimeout {
             addr: self.addr.clone(),
@@ -119,9 +115,7 @@ impl Driver {
             }),
             // A TLS alert after the handshake (a client certificate refused) or a WebSocket's
             // TLS failure comes wrapped in another error.
-            Ok(Err(e))
-                if self.servers[self.current].tls && crate::tls::is_tls_failure(&e.to_string()) =>
-            {
+            Ok(Err(e)) if tls && crate::tls::is_tls_failure(&e.to_string()) => {
                 Err(Error::Unreachable {
                     addr: self.addr.clone(),
                     why: crate::tls::explain(&e.to_string()),
@@ -166,22 +160,13 @@ impl Driver {
                 _ => {}
             }
         }
-        self.failures += 1;
+        let again = self.reconnecting.lost();
+        if again {
+            warn!(client_id = %self.client_id, broker = %self.addr, error = %why, attempt = self.reconnecting.failures(), "connection lost; reconnecting");
+        } else {
+            warn!(client_id = %self.client_id, broker = %self.addr, error = %why, "connection lost; not reconnecting");
+        }
         self.next_server();
-        match self.reconnect {
-            Some(policy) if policy.max_attempts.is_none_or(|max| self.failures <= max) => {
-                self.retry = true;
-                warn!(client_id = %self.client_id, broker = %self.addr, error = %why, attempt = self.failures, "connection lost; reconnecting");
-            }
-            _ => {
-                self.done = true;
-                warn!(client_id = %self.client_id, broker = %self.addr, error = %why, "connection lost; not reconnecting");
-            }
-        }
-        if self.resent && self.up_since.is_some_and(|t| t.elapsed() < QUICK_LOSS) {
-            self.strikes += 1;
-        }
-        self.up_since = None;
         events.push(NetEvent::Failed(Error::LinkLost(why)));
         events
     }

@@ -1,10 +1,11 @@
 //! Driver: runs rumqttc's event loop for one link. It connects (the first time within the
-//! timeout), reconnects after a backoff delay, declares a silent connection lost when a ping
+//! timeout), reconnects after a backoff delay (which server and when: `reconnecting.rs`,
+//! shared by every protocol version), declares a silent connection lost when a ping
 //! goes unanswered for 0.4 keep-alive, re-subscribes after a reconnect without a session,
 //! carries unacknowledged publishes over a reconnect (re-sent with DUP, whether or not the
 //! broker kept the session: rumqttc alone would drop them), delivers each incoming QoS 2
 //! message once, and turns what matters into [`NetEvent`]s. While connected it reads and
-//! writes in turns of its own (`wire.rs`).
+//! writes in turns of its own (`wire.rs`, paced by `pacing.rs`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,30 +14,22 @@ use std::time::Duration;
 use rumqttc::{PubRel, Publish, Request};
 use rustc_hash::FxHashSet;
 use tokio::sync::Notify;
-use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::engine::Engine;
 use super::engine::READ_MAX;
 use super::sending::Sending;
 use super::wire::Wire;
-use crate::actors::backoff::Backoff;
 use crate::actors::client_side::ClientSide;
 use crate::actors::mailbox::Room;
 use crate::actors::pacing::Pacing;
 use crate::actors::protocol::{NetEvent, NetEvents};
+use crate::actors::reconnecting::Reconnecting;
 use crate::error::Error;
-use crate::options::{splitmix64, ConnectOptions, Reconnect, Server};
+use crate::options::ConnectOptions;
 
 /// Most filters re-subscribed in one SUBSCRIBE packet after a reconnect.
 pub(super) const RESUBSCRIBE_BATCH: usize = 64;
-
-/// Connections lost in a row, each soon after re-sending publishes none of which the broker
-/// acknowledged, after which the oldest of them is given up.
-pub(super) const GIVE_UP_AFTER: u32 = 3;
-
-/// What counts as soon after the CONNACK for [`GIVE_UP_AFTER`].
-pub(super) const QUICK_LOSS: Duration = Duration::from_secs(1);
 
 /// The event loop of one link and what it remembers between turns.
 pub struct Driver {
@@ -48,27 +41,15 @@ pub struct Driver {
     pub(super) wire: Wire,
     /// When to read and when to ping while connected.
     pub(super) pacing: Pacing,
-    /// How to reconnect; `None`: a lost connection ends the link.
-    pub(super) reconnect: Option<Reconnect>,
-    pub(super) backoff: Backoff,
+    /// Which server to try, when, and whether to go on after a loss.
+    pub(super) reconnecting: Reconnecting,
     pub(super) client_id: String,
     /// What the rumqttc options of each server are built from.
     pub(super) opts: ConnectOptions,
-    /// The brokers to try, in turn.
-    pub(super) servers: Vec<Server>,
-    /// The one tried last.
-    pub(super) current: usize,
+    /// The address of the server tried last, for errors and the log.
     pub(super) addr: String,
     pub(super) timeout: Duration,
     pub(super) keep_alive: Duration,
-    /// Whether a CONNACK ever accepted us; before that, a failure ends the link.
-    pub(super) connected_once: bool,
-    /// Failed attempts since the last CONNACK.
-    pub(super) failures: u32,
-    /// The last attempt failed: wait a backoff delay before the next one.
-    pub(super) retry: bool,
-    /// The link has ended.
-    pub(super) done: bool,
     /// Publishes taken from rumqttc when the connection was lost, to send again after the
     /// next CONNACK (rumqttc would drop them if the broker kept no session).
     pub(super) carried: Vec<Publish>,
@@ -78,18 +59,6 @@ pub struct Driver {
     /// connection was lost again, to send after the next one: the connection still waits for
     /// them, in order.
     pub(super) carried_requests: Vec<Request>,
-    /// Whether the broker has sent anything since the last CONNACK; only then is the backoff
-    /// reset, so that a broker that accepts and at once drops the connection is retried
-    /// ever more slowly.
-    pub(super) answered: bool,
-    /// Whether publishes were sent again after the last CONNACK and none has been
-    /// acknowledged since.
-    pub(super) resent: bool,
-    /// Connections lost in a row in that state. A broker that closes the connection on a
-    /// publish it will not take (NATS on QoS 2) would otherwise get it again forever.
-    pub(super) strikes: u32,
-    /// When the current connection's CONNACK came.
-    pub(super) up_since: Option<Instant>,
     /// Why a publish was given up at the last CONNACK, to report after it.
     pub(super) given_up: Option<Error>,
     /// Incoming QoS 2 messages handed on, until the broker releases them (PUBREL).
@@ -121,38 +90,20 @@ impl Driver {
         room: Room,
         client: ClientSide,
     ) -> Self {
-        let policy = opts.reconnect.unwrap_or_default();
-        let seed = opts
-            .client_id
-            .bytes()
-            .fold(u64::from(std::process::id()), |h, b| {
-                splitmix64(h ^ u64::from(b))
-            });
         Self {
             engine,
             sending,
             wire: Wire::new(wake),
             pacing: Pacing::new(room.clone(), client.clone(), READ_MAX),
-            reconnect: opts.reconnect,
-            backoff: Backoff::new(policy.min_delay, policy.max_delay, seed),
+            reconnecting: Reconnecting::new(opts),
             client_id: opts.client_id.clone(),
             opts: opts.clone(),
-            servers: opts.all_servers(),
-            current: 0,
             addr: opts.addr(),
             timeout: opts.timeout,
             keep_alive: opts.keep_alive,
-            connected_once: false,
-            failures: 0,
-            retry: false,
-            done: false,
             carried: Vec::new(),
             carried_rels: Vec::new(),
             carried_requests: Vec::new(),
-            answered: false,
-            resent: false,
-            strikes: 0,
-            up_since: None,
             given_up: None,
             received_qos2: FxHashSet::default(),
             pubrec_sent: FxHashSet::default(),
@@ -179,7 +130,7 @@ impl Driver {
     async fn next_batch(&mut self) -> Option<Vec<NetEvent>> {
         let mut batch = Vec::new();
         while batch.is_empty() {
-            if self.done {
+            if self.reconnecting.is_done() {
                 return None;
             }
             if !self.engine.is_connected() {

@@ -5,7 +5,7 @@
 use rumqttc::{Publish, Request, Subscribe, SubscribeFilter};
 use tracing::info;
 
-use super::driver::{Driver, GIVE_UP_AFTER, RESUBSCRIBE_BATCH};
+use super::driver::{Driver, RESUBSCRIBE_BATCH};
 use super::link::{from_rumqttc, to_rumqttc};
 use crate::error::Error;
 use crate::options::QoS;
@@ -45,8 +45,7 @@ impl Driver {
                 .into_iter()
                 .partition(|p| p.pkid != 0);
         out.sort_by_number(&mut numbered);
-        if self.strikes >= GIVE_UP_AFTER {
-            self.strikes = 0;
+        if self.reconnecting.give_up_now() {
             // The oldest publish not acknowledged is the one the broker will not take.
             let culprit = match numbered.is_empty() {
                 false => Some(numbered.remove(0)),
@@ -70,7 +69,8 @@ impl Driver {
                 p.pkid = 0;
             }
         }
-        self.resent = !numbered.is_empty() || !unsent.is_empty();
+        self.reconnecting
+            .resent(!numbered.is_empty() || !unsent.is_empty());
         if !numbered.is_empty() || !self.carried_rels.is_empty() {
             info!(
                 publishes = numbered.len(),

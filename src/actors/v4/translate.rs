@@ -3,7 +3,6 @@
 //! delivered once.
 
 use rumqttc::{ConnAck, Event, Incoming, Outgoing as Out, Publish, SubscribeReasonCode};
-use tokio::time::Instant;
 use tracing::{debug, info};
 
 use super::driver::Driver;
@@ -23,16 +22,12 @@ impl Driver {
             }
             Event::Incoming(incoming) => {
                 self.pacing.answered();
-                if !self.answered {
-                    self.answered = true;
-                    self.backoff.reset();
-                }
+                self.reconnecting.heard();
                 if matches!(
                     incoming,
                     Incoming::PubAck(_) | Incoming::PubRec(_) | Incoming::PubComp(_)
                 ) {
-                    self.resent = false;
-                    self.strikes = 0;
+                    self.reconnecting.acknowledged();
                 }
             }
             Event::Outgoing(_) => {}
@@ -42,10 +37,7 @@ impl Driver {
                 session_present, ..
             })) => {
                 info!(session_present, "connected");
-                self.connected_once = true;
-                self.failures = 0;
-                self.answered = false;
-                self.up_since = Some(Instant::now());
+                self.reconnecting.connected();
                 let resubscribed = self.resume(session_present);
                 Some(NetEvent::Connected { resubscribed })
             }
@@ -101,7 +93,7 @@ impl Driver {
             Event::Outgoing(Out::Subscribe(pkid)) => Some(NetEvent::SubscribeSent { pkid }),
             Event::Outgoing(Out::Unsubscribe(pkid)) => Some(NetEvent::UnsubscribeSent { pkid }),
             Event::Outgoing(Out::Disconnect) => {
-                self.done = true;
+                self.reconnecting.end();
                 Some(NetEvent::DisconnectSent)
             }
             _ => None,
