@@ -3,13 +3,7 @@
 -- scripts/soak.sh (1,000,000). Returns what happened.
 local mqtt = require("mqtt")
 local socket = require("socket")
-
-local function status(field)
-    local f = assert(io.open("/proc/self/status"))
-    local text = f:read("a")
-    f:close()
-    return tonumber(text:match(field .. ":%s+(%d+) kB"))
-end
+local status = require("support.proc_status")
 
 return function(port, count, keep_alive)
     local consumer = mqtt.connect("127.0.0.1", { port = port, keep_alive = keep_alive })
