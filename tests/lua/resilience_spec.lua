@@ -5,6 +5,7 @@ local Broker = require("support.broker")
 local await_delivery = require("support.await_delivery")
 local Process = require("support.process")
 local Proxy = require("support.proxy")
+local proc_status = require("support.proc_status")
 
 local function wait_until(secs, cond)
     return Process.wait_until(secs, cond)
@@ -218,10 +219,7 @@ describe("reconnection", function()
         finally(function() client:disconnect() end)
         client:subscribe("flat/#", 1)
         local function rss_kib()
-            local f = assert(io.open("/proc/self/status"))
-            local kib = tonumber(f:read("a"):match("VmRSS:%s*(%d+)"))
-            f:close()
-            return kib
+            return proc_status("VmRSS")
         end
         local function reconnects(n)
             for i = 1, n do
