@@ -1,6 +1,7 @@
 //! ClientSide: the client's shared state as a protocol sees it. A link frees the places of
 //! the publishes it takes on (after recording what is unfinished), lets publishes overflow
-//! the send queue while it waits for the script to read, makes the active subscriptions
+//! the send queue while it waits for the script to read (and learns when a publisher is
+//! blocked even so), makes the active subscriptions
 //! again after a reconnect without a session, and records why it last failed. Nothing else
 //! of [`ClientShared`] (counters, the connected and closed flags, subscription ids) is a
 //! protocol's business.
@@ -31,6 +32,17 @@ impl ClientSide {
     /// While on, a publish takes a place beyond the send queue's limit instead of waiting.
     pub fn set_overflow(&self, on: bool) {
         self.0.send_queue.set_overflow(on);
+    }
+
+    /// Whether a publisher waits for a place that only the broker's acknowledgements can
+    /// free, while the link waits for the script to read.
+    pub fn publisher_blocked(&self) -> bool {
+        self.0.send_queue.is_blocked()
+    }
+
+    /// Resolves when a publisher may have become blocked.
+    pub async fn publisher_blocking(&self) {
+        self.0.send_queue.blocking().await;
     }
 
     /// The active subscriptions, with the QoS the broker granted each.

@@ -25,6 +25,11 @@ use super::mailbox::Room;
 /// link takes the script for a slow consumer and reads anyway.
 pub const SLOW_CONSUMER_AFTER: Duration = Duration::from_millis(100);
 
+/// Messages that may wait in the router beyond the mailbox's capacity when a publisher is
+/// blocked: the link reads for the acknowledgements that free its place, and what else it
+/// reads waits for the script, which reads it once its publish returns.
+pub const OVERDRAFT: usize = 1024;
+
 /// What a turn may do about reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
@@ -146,6 +151,14 @@ impl Pacing {
                 self.waiting_since = Some(now);
                 self.idle_since = (now, self.room.read());
             }
+            if self.client.publisher_blocked()
+                && self.room.has_room_overdrawn(self.read_room(), OVERDRAFT)
+            {
+                // The script waits in a publish for a place only the broker's
+                // acknowledgements free, so it cannot read: one read into the overdraft, and
+                // the wait for room goes on.
+                return Reading::Read;
+            }
             Reading::WaitForRoom(self.idle_since.0 + SLOW_CONSUMER_AFTER)
         };
         if reading == Reading::Read {
@@ -256,6 +269,55 @@ mod tests {
         assert!(matches!(p.choose(), Reading::WaitForRoom(_)));
         p.waited_in_vain("t");
         assert!(p.slow(), "then nothing for a whole wait");
+    }
+
+    #[test]
+    fn a_publisher_blocked_while_the_link_waits_makes_it_read_into_the_overdraft() {
+        let mailbox = Arc::new(Mailbox::new(100));
+        let shared = Arc::new(ClientShared::new("t".into(), "a".into(), 1));
+        let mut p = Pacing::new(
+            Room::new(mailbox.clone()),
+            ClientSide::new(shared.clone()),
+            10,
+        );
+        mailbox.arriving(95);
+        assert!(matches!(p.choose(), Reading::WaitForRoom(_)));
+        let publisher = {
+            let shared = shared.clone();
+            // The limit and the overflow's places, then one that waits.
+            std::thread::spawn(move || {
+                for _ in 0..=crate::actors::send_queue::OVERFLOW + 1 {
+                    let publish = crate::actors::messages::Publish {
+                        topic: crate::topic::TopicName::new("t").unwrap(),
+                        payload: Vec::new(),
+                        opts: crate::options::PublishOptions::default(),
+                        confirm: None,
+                    };
+                    shared
+                        .send_queue
+                        .push(publish, Duration::from_secs(10))
+                        .unwrap();
+                }
+            })
+        };
+        while !shared.send_queue.is_blocked() {
+            std::thread::yield_now();
+        }
+        assert_eq!(
+            p.choose(),
+            Reading::Read,
+            "one read for the acknowledgements"
+        );
+        assert!(!p.may_read_on(1), "and no more");
+        mailbox.arriving(OVERDRAFT);
+        assert!(
+            matches!(p.choose(), Reading::WaitForRoom(_)),
+            "the overdraft is used up"
+        );
+        shared.send_queue.free(1);
+        publisher.join().unwrap();
+        p.waited_in_vain("t");
+        assert!(p.slow(), "the wait for the script went on meanwhile");
     }
 
     #[test]

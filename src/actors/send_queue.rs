@@ -5,11 +5,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 use super::messages::Publish;
 use crate::error::{Error, Result};
 
-/// Places a publish may take beyond the limit while the link waits for the Lua side to read:
-/// more than a script alternating publishes and reads needs to make room for one read.
+/// Places a publish may take beyond the limit while the link waits for the Lua side to read,
+/// so that a script alternating publishes and reads goes on to its reading. A publish that
+/// finds these taken too is blocked until the link reads acknowledgements (`pacing.rs`).
 pub const OVERFLOW: usize = 1024;
 
 /// The publishes on their way from the Lua thread to the protocol's send queue: a counting
@@ -26,10 +29,14 @@ pub struct SendQueue {
     /// that a script that publishes and reads in turn goes on to read.
     overflow: AtomicBool,
     /// A waiting publisher is woken once the count is down to this, not at every release, so
-    /// that a full queue does not cost a wake-up per message.
+    /// that a full queue does not cost a wake-up per message (while the queue overflows, at
+    /// every release that makes a place).
     resume_at: usize,
-    /// Set while a thread waits for a place, so a release without waiters takes no lock.
-    waiting: AtomicBool,
+    /// Threads waiting for a place, so a release without waiters takes no lock.
+    waiters: AtomicUsize,
+    /// Told when a publisher finds even the overflow's places taken: the link, waiting for
+    /// the script to read, must then read what frees places (see [`SendQueue::is_blocked`]).
+    blocked: Notify,
     lock: Mutex<()>,
     freed: Condvar,
     /// Publishes not yet taken by the connection.
@@ -45,7 +52,8 @@ impl SendQueue {
             limit,
             overflow: AtomicBool::new(false),
             resume_at: limit - limit / 4,
-            waiting: AtomicBool::new(false),
+            waiters: AtomicUsize::new(0),
+            blocked: Notify::new(),
             lock: Mutex::new(()),
             freed: Condvar::new(),
             items: Mutex::new(Vec::new()),
@@ -78,21 +86,26 @@ impl SendQueue {
         }
         let deadline = Instant::now() + timeout;
         let mut guard = self.guard();
-        loop {
-            self.waiting.store(true, Ordering::SeqCst);
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let acquired = loop {
             if self.try_acquire() {
-                return Ok(());
+                break Ok(());
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::QueueFull(self.limit));
+                break Err(Error::QueueFull(self.limit));
+            }
+            if self.overflow.load(Ordering::SeqCst) {
+                self.blocked.notify_one();
             }
             guard = self
                 .freed
                 .wait_timeout(guard, deadline - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
-        }
+        };
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        acquired
     }
 
     /// Takes a place (waiting up to `timeout`) and queues `publish`. True when the queue was
@@ -123,7 +136,9 @@ impl SendQueue {
             return;
         }
         let left = self.count.fetch_sub(n, Ordering::SeqCst) - n;
-        if left <= self.resume_at && self.waiting.swap(false, Ordering::SeqCst) {
+        let wake = left <= self.resume_at
+            || (self.overflow.load(Ordering::SeqCst) && left < self.limit + OVERFLOW);
+        if wake && self.waiters.load(Ordering::SeqCst) > 0 {
             let _guard = self.guard();
             self.freed.notify_all();
         }
@@ -138,10 +153,25 @@ impl SendQueue {
             return;
         }
         self.overflow.store(on, Ordering::SeqCst);
-        if on && self.waiting.load(Ordering::SeqCst) {
+        if on && self.waiters.load(Ordering::SeqCst) > 0 {
             let _guard = self.guard();
             self.freed.notify_all();
         }
+    }
+
+    /// Whether a publisher waits for a place while the queue overflows: the link waits for
+    /// the script to read, and the script waits for the link to free a place, which takes
+    /// reading the broker's acknowledgements.
+    pub fn is_blocked(&self) -> bool {
+        self.overflow.load(Ordering::SeqCst)
+            && self.waiters.load(Ordering::SeqCst) > 0
+            && self.count.load(Ordering::SeqCst) >= self.limit + OVERFLOW
+    }
+
+    /// Resolves when a publisher may have become blocked (see [`SendQueue::is_blocked`]);
+    /// at once if one did since the last call.
+    pub async fn blocking(&self) {
+        self.blocked.notified().await;
     }
 
     /// Places taken.
@@ -177,7 +207,7 @@ mod tests {
         let releaser = {
             let q = q.clone();
             std::thread::spawn(move || {
-                while !q.waiting.load(Ordering::SeqCst) {
+                while q.waiters.load(Ordering::SeqCst) == 0 {
                     std::thread::yield_now();
                 }
                 q.free(1);
@@ -195,7 +225,7 @@ mod tests {
         let opener = {
             let q = q.clone();
             std::thread::spawn(move || {
-                while !q.waiting.load(Ordering::SeqCst) {
+                while q.waiters.load(Ordering::SeqCst) == 0 {
                     std::thread::yield_now();
                 }
                 q.set_overflow(true);
@@ -215,6 +245,28 @@ mod tests {
         q.set_overflow(false);
         q.free(OVERFLOW);
         assert!(q.acquire(Duration::ZERO).is_err(), "back to its limit");
+    }
+
+    #[test]
+    fn a_publisher_waiting_beyond_the_overflow_is_blocked_and_says_so() {
+        let q = Arc::new(SendQueue::new(1));
+        q.set_overflow(true);
+        for _ in 0..=OVERFLOW {
+            q.acquire(Duration::ZERO).unwrap();
+        }
+        assert!(!q.is_blocked(), "full, but nobody waits");
+        let publisher = {
+            let q = q.clone();
+            std::thread::spawn(move || q.acquire(Duration::from_secs(10)))
+        };
+        actix::System::new().block_on(q.blocking());
+        while !q.is_blocked() {
+            std::thread::yield_now();
+        }
+        // While the queue overflows, one freed place wakes the publisher.
+        q.free(1);
+        publisher.join().unwrap().unwrap();
+        assert!(!q.is_blocked());
     }
 
     fn publish(topic: &str) -> Publish {

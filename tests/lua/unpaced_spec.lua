@@ -17,13 +17,16 @@ describe("a script that reads, however fast it publishes or slowly it reads,", f
     -- The loop as a new user writes it: subscribe to `<prefix>/#`, publish n messages to
     -- `<prefix>/t` in a tight loop taking after each whatever has arrived (receive(0)),
     -- then receive the rest. Returns how many came back and how many the client dropped.
-    local function unpaced(prefix, qos, n)
-        local client = mqtt.connect("127.0.0.1", broker:options())
-        client:subscribe(prefix .. "/#", qos)
-        local received = 0
-        for _ = 1, n do
+    -- `shape` changes the loop: `capacity`, the QoS of the subscription (`copies_qos`), and
+    -- a take only every `read_every` publishes.
+    local function unpaced(prefix, qos, n, shape)
+        shape = shape or {}
+        local client = mqtt.connect("127.0.0.1", broker:options({ capacity = shape.capacity }))
+        client:subscribe(prefix .. "/#", shape.copies_qos or qos)
+        local received, every = 0, shape.read_every or 1
+        for i = 1, n do
             client:publish(prefix .. "/t", PAYLOAD, { qos = qos })
-            if client:receive(0) then
+            if i % every == 0 and client:receive(0) then
                 received = received + 1
             end
         end
@@ -43,6 +46,21 @@ describe("a script that reads, however fast it publishes or slowly it reads,", f
                 assert.are.equal(0, dropped)
             end)
     end
+
+    -- A publish that finds every place of the send queue taken, the overflow's too, while
+    -- the client waits for the script to read: the places are freed by the broker's
+    -- acknowledgements, which the client must read although the mailbox is full, since the
+    -- script cannot read until its publish returns. Were the client to wait for the script,
+    -- it would take it for a slow consumer after 0.1 s and drop the QoS 0 copies that find
+    -- the mailbox full. This script publishes 10,000 + 1,024 + 500 QoS 1 messages, more
+    -- than the send queue holds with its overflow, and reads one of its QoS 0 copies every
+    -- 100 publishes: slowly, but it reads.
+    it("is not taken for a slow consumer while a publish waits for acknowledgements", function()
+        local n = 10000 + 1024 + 500
+        local received, dropped = unpaced("blocked", 1, n, { capacity = 10, copies_qos = 0, read_every = 100 })
+        assert.are.equal(0, dropped)
+        assert.are.equal(n, received)
+    end)
 
     it("loses nothing while it reads more slowly than messages arrive", function()
         local producer = mqtt.connect("127.0.0.1", broker:options())

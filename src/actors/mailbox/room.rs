@@ -26,6 +26,12 @@ impl Room {
         self.0.has_room(n)
     }
 
+    /// Whether `n` more messages fit when up to `overdraft` beyond the capacity may wait in
+    /// the router for room (where nothing is dropped).
+    pub fn has_room_overdrawn(&self, n: usize, overdraft: usize) -> bool {
+        self.0.has_room_overdrawn(n, overdraft)
+    }
+
     /// Returns once `n` more messages fit.
     pub async fn room_for(&self, n: usize) {
         self.0.room_for(n).await;

@@ -292,8 +292,14 @@ impl Mailbox {
     /// Whether every lane has room for `n` more messages beyond those it holds and those on
     /// their way (counted as if all went to the same lane).
     pub fn has_room(&self, n: usize) -> bool {
+        self.has_room_overdrawn(n, 0)
+    }
+
+    /// Whether `n` more messages fit when up to `overdraft` beyond the capacity may wait in
+    /// the router for room (counted as [`Mailbox::has_room`] counts).
+    pub fn has_room_overdrawn(&self, n: usize, overdraft: usize) -> bool {
         let used = self.queued.load(Ordering::Relaxed) + self.arriving.load(Ordering::Relaxed);
-        used + n <= self.capacity
+        used + n <= self.capacity + overdraft
     }
 
     /// Closes the mailbox: deliveries are refused, and `take` returns what is left, then

@@ -26,6 +26,8 @@ enum Woke {
     PingDue,
     Silent,
     Room,
+    /// A publisher is blocked until the link reads the broker's acknowledgements.
+    PublisherBlocked,
     SlowConsumer,
     /// More to write, or something new to send.
     Write,
@@ -53,7 +55,8 @@ impl Wire {
 impl Driver {
     /// One turn of a connected link: writes what is ready, then waits for the first of:
     /// packets to read (read at once), the keep-alive ping, a ping left unanswered too long,
-    /// room in the mailbox or the end of the wait for it, and something to write.
+    /// room in the mailbox, a publisher blocked or the end of the wait for room, and
+    /// something to write.
     ///
     /// # Errors
     /// Why the connection is lost.
@@ -65,6 +68,7 @@ impl Driver {
         let keep_alive = !self.keep_alive.is_zero();
         let room = self.pacing.read_room();
         let mailbox = self.pacing.room().clone();
+        let client = self.client.clone();
         let engine = &mut self.engine;
         let watching = self.pacing.watching();
         let (ping, silent) = self.pacing.timers();
@@ -74,6 +78,7 @@ impl Driver {
             () = silent, if watching && reading == Reading::Read => Woke::Silent,
             () = ping, if keep_alive => Woke::PingDue,
             () = mailbox.room_for(room), if reading != Reading::Read => Woke::Room,
+            () = client.publisher_blocking(), if reading != Reading::Read => Woke::PublisherBlocked,
             () = wait_until(reading) => Woke::SlowConsumer,
             () = std::future::ready(()), if busy => Woke::Write,
             () = wake.notified(), if !busy => Woke::Write,
@@ -110,7 +115,7 @@ impl Driver {
                 self.pacing.waited_in_vain(&self.client_id);
                 Ok(())
             }
-            Woke::Room | Woke::Write => Ok(()),
+            Woke::Room | Woke::PublisherBlocked | Woke::Write => Ok(()),
         }
     }
 
