@@ -400,14 +400,73 @@ function Subscription:__tostring()
     return ("mqtt.Subscription(%s, qos %d)"):format(self.filter, self.qos)
 end
 
+--- A file descriptor (an integer) that is readable while the client has messages for the
+-- script (for `receive`, `dispatch`, or a subscription's `receive`) or has closed, and not
+-- once they have all been taken: for other event loops. `socket.select` calls `getfd`,
+-- cqueues `pollfd`, `events` and `timeout`; luv takes the integer (`uv.new_poll(fd)`).
+-- Valid while the client object lives.
+function Client:getfd()
+    return checked(1, native_of(self, "getfd"):getfd())
+end
+
+Client.pollfd = Client.getfd
+
+function Client:events()
+    return "r"
+end
+
+--- cqueues: no deadline of the client's own.
+function Client:timeout()
+    return nil
+end
+
 function Client:is_connected()
     return native_of(self, "is_connected"):is_connected()
+end
+
+-- Stops running the client's handlers from the host's timer, if it did.
+local function detach(client)
+    local timer = rawget(client, "_timer")
+    if timer ~= nil then
+        client._timer = nil
+        rawget(_G, "clearInterval")(timer)
+    end
+end
+
+--- Keeps the client's handlers running in the host's event loop: CopperMoon runs its timers
+-- after the main chunk ends and between requests inside `http.server`'s loop. Every
+-- `interval` seconds (default 0.01) the handlers of the messages waiting for them run, as
+-- `dispatch(0)` runs them. `disconnect()` detaches, and so does the end of the connection
+-- for good: a script whose clients have all ended exits. Attaching again sets the interval.
+function Client:attach(interval)
+    local c = native_of(self, "attach")
+    if interval == nil then
+        interval = 0.01
+    elseif type(interval) ~= "number" or not (interval > 0 and interval < math.huge) then
+        error(("mqtt.attach: bad argument #1 'interval': expected seconds (a number > 0), got %s")
+            :format(type(interval) == "number" and tostring(interval) or type(interval)), 2)
+    end
+    local set, clear = rawget(_G, "setInterval"), rawget(_G, "clearInterval")
+    if type(set) ~= "function" or type(clear) ~= "function" then
+        error("mqtt.attach: this host has no setInterval and clearInterval (CopperMoon's timers);"
+            .. " use listen, dispatch or getfd instead", 2)
+    end
+    detach(self)
+    self._timer = set(function()
+        if c:is_closed() then
+            detach(self)
+        else
+            self:dispatch(0)
+        end
+    end, math.max(1, math.floor(interval * 1000 + 0.5)))
 end
 
 --- Sends what is queued, says DISCONNECT (so the will is not published) and closes.
 -- Calling it again does nothing.
 function Client:disconnect()
-    checked(1, native_of(self, "disconnect"):disconnect())
+    local c = native_of(self, "disconnect")
+    detach(self)
+    checked(1, c:disconnect())
 end
 
 --- Counters: messages_sent, bytes_sent, messages_received, bytes_received, dropped, queued,

@@ -3,9 +3,12 @@
 set -euo pipefail
 # gcc builds the C host of the lifecycle spec; openssl makes the TLS test certificates;
 # procps gives broker.sh its `ps`; nats-server and rabbitmq-server serve the interop specs;
-# python3-paho-mqtt and util-linux (taskset) serve the benchmark suite (scripts/bench.sh).
-packages=(lua5.4 liblua5.4-dev lua-busted lua-dkjson lua-socket mosquitto mosquitto-clients
-  openssl gcc procps nats-server rabbitmq-server python3-paho-mqtt util-linux)
+# python3-paho-mqtt and util-linux (taskset) serve the benchmark suite (scripts/bench.sh);
+# lua-cqueues and lua-luv are the event loops event_loops_spec.lua runs a consumer under;
+# luarocks installs the rock (tests/support/rock.sh).
+packages=(lua5.4 liblua5.4-dev lua-busted lua-dkjson lua-socket lua-cqueues lua-luv mosquitto
+  mosquitto-clients openssl gcc procps nats-server rabbitmq-server python3-paho-mqtt util-linux
+  luarocks)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

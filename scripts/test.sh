@@ -3,7 +3,7 @@
 # under lua5.4) against the release library, each against real brokers on 127.0.0.1:
 # mosquitto, and for the interop spec NATS and RabbitMQ too (COPPER_INTEROP narrows that).
 # Installs the Debian packages it needs first (scripts/deps.sh). Arguments go to busted,
-# e.g. `scripts/test.sh tests/lua/will_spec.lua`.
+# e.g. `scripts/test.sh tests/lua/will_spec.lua` (then the LuaRocks check is skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -23,3 +23,8 @@ echo "== busted (lua5.4)"
 testbed_lua
 COPPER_INTEROP=${COPPER_INTEROP:-mosquitto,nats,rabbitmq} \
   timeout --kill-after=10 600 lua5.4 "$(command -v busted)" "$@"
+
+if [ $# -eq 0 ]; then
+  echo "== luarocks make into a throwaway tree, then the Quick Start from it"
+  bash tests/support/rock.sh
+fi

@@ -49,6 +49,8 @@ pub enum Error {
     QueueFull(usize),
     #[error("the client is disconnected")]
     Disconnected,
+    #[error("the system gave no descriptor to watch: {0}")]
+    Descriptor(String),
     #[error("request to the {0} actor was dropped")]
     ActorGone(&'static str),
     #[error("internal error: {0}")]

@@ -287,14 +287,18 @@ impl ClientHandle {
     /// # Errors
     /// None in practice: a broker that does not answer only makes it wait for its bound.
     pub fn disconnect(&self) -> Result<()> {
-        match self.begin_close() {
+        let closed = match self.begin_close() {
             Some(closed) => match closed.recv_timeout(self.close_bound()) {
                 Ok(r) => r,
                 // A closed client has nothing left to wait for.
                 Err(_) => Ok(()),
             },
             None => Ok(()),
-        }
+        };
+        // Nothing more is for the Lua side, whose reads now raise: a descriptor another event
+        // loop watches says so at once, not when the router is gone.
+        self.mailbox.close();
+        closed
     }
 
     /// Asks the actors to close; what they answer once closed, unless the client was

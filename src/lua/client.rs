@@ -132,6 +132,9 @@ impl UserData for LuaClient {
         m.add_method("is_active", |_, this, id: Value| {
             guard("mqtt.subscription", || this.is_active(&id))
         });
+        m.add_method("getfd", |_, this, ()| {
+            guard("mqtt.getfd", || Ok(this.handle.readiness_fd()?))
+        });
         m.add_method("is_connected", |_, this, ()| Ok(this.handle.is_connected()));
         m.add_method("is_closed", |_, this, ()| Ok(this.handle.is_closed()));
         m.add_method("last_error", |_, this, ()| Ok(this.handle.last_error()));

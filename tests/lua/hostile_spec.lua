@@ -138,10 +138,15 @@ describe("hostile input", function()
         err = refuses("subscription%.receive", sub.receive, sub, -1e300)
         assert.matches("got %-1e300$", err)
         sub:unsubscribe()
+        for _, interval in ipairs({ 0, -1, 0 / 0, math.huge, "1" }) do
+            err = refuses("attach", client.attach, client, interval)
+            assert.matches("bad argument #1 'interval': expected seconds", err, 1, true)
+        end
     end)
 
     it("methods called without their client say how to call them", function()
-        for _, name in ipairs({ "publish", "subscribe", "unsubscribe", "receive", "listen", "disconnect", "stats" }) do
+        for _, name in ipairs({ "publish", "subscribe", "unsubscribe", "receive", "listen", "disconnect", "stats",
+                                "attach", "getfd" }) do
             local err = refuses(name, client[name], nil, "x")
             assert.matches("client:" .. name, err, 1, true)
         end

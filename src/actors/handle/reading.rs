@@ -79,16 +79,20 @@ impl ClientHandle {
             ahead.lanes.extend_from_slice(lanes);
         }
         if ahead.taken.is_empty() {
-            match self
+            let take = self
                 .mailbox
-                .take_into(lanes, wait, READ_AHEAD, &mut ahead.taken)
-            {
+                .take_into(lanes, wait, READ_AHEAD, &mut ahead.taken);
+            if take != Take::Taken {
+                self.mailbox.settle_readiness(false);
+            }
+            match take {
                 Take::Taken => {}
                 Take::Empty => return Ok(None),
                 Take::Closed => return Err(Error::Disconnected),
             }
         }
         let mut message = ahead.taken.pop_front().map(|t| t.message);
+        self.mailbox.settle_readiness(!ahead.taken.is_empty());
         self.mailbox.count_read();
         if let Some(m) = &mut message {
             if let Some(id) = m.claimed_by {
@@ -97,6 +101,18 @@ impl ClientHandle {
             }
         }
         Ok(message)
+    }
+
+    /// A descriptor readable while this client has messages for the Lua side: in its
+    /// mailbox, or read ahead.
+    ///
+    /// # Errors
+    /// The system refused the descriptor.
+    pub fn readiness_fd(&self) -> Result<std::os::fd::RawFd> {
+        let ahead = self.read_ahead.lock().unwrap_or_else(|e| e.into_inner());
+        self.mailbox
+            .readiness_fd(!ahead.taken.is_empty())
+            .map_err(|e| Error::Descriptor(e.to_string()))
     }
 
     /// Returns the messages read ahead to the mailbox, before a subscription changes how

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::lanes::{Claim, Lane, Lanes, Matched, SubscriptionId, Taken};
+use super::readiness::Readiness;
 use crate::actors::messages::Message;
 use crate::actors::shared::Counter;
 use crate::topic::TopicFilter;
@@ -49,6 +50,9 @@ pub struct Mailbox {
     /// Messages the Lua side has read (from a lane, or from what it took ahead): how the link
     /// tells a script that reads slowly from one that has stopped.
     read: AtomicU64,
+    /// Set once the Lua side has asked for a readiness descriptor, so that a read without
+    /// one takes no lock for it.
+    watched: AtomicBool,
 }
 
 /// What the lock guards: the lanes, and who waits for them.
@@ -57,6 +61,8 @@ struct Locked {
     lanes: Lanes,
     /// Threads waiting in `take_into`, so that a delivery wakes nobody when nobody waits.
     waiters: usize,
+    /// The descriptor another event loop watches, once the Lua side has asked for it.
+    readiness: Option<Readiness>,
 }
 
 /// The outcome of [`Mailbox::take_into`].
@@ -97,10 +103,15 @@ impl Deliveries<'_> {
 
 impl Drop for Deliveries<'_> {
     fn drop(&mut self) {
-        let Some(inner) = self.inner.take() else {
+        let Some(mut inner) = self.inner.take() else {
             return;
         };
         let wake = self.delivered && inner.waiters > 0;
+        if self.delivered {
+            if let Some(readiness) = inner.readiness.as_mut() {
+                readiness.set(true);
+            }
+        }
         drop(inner);
         if wake {
             self.mailbox.ready.notify_all();
@@ -125,6 +136,7 @@ impl Mailbox {
             closed: AtomicBool::new(false),
             arriving: AtomicUsize::new(0),
             read: AtomicU64::new(0),
+            watched: AtomicBool::new(false),
         }
     }
 
@@ -302,10 +314,46 @@ impl Mailbox {
         used + n <= self.capacity + overdraft
     }
 
+    /// A descriptor readable while the mailbox holds a message or is closed, or while
+    /// `read_ahead` (the Lua side holds messages taken out and not read yet); made at the
+    /// first call, the same one after.
+    ///
+    /// # Errors
+    /// The system refused a socket pair.
+    pub fn readiness_fd(&self, read_ahead: bool) -> std::io::Result<std::os::fd::RawFd> {
+        let mut inner = self.lock();
+        if inner.readiness.is_none() {
+            inner.readiness = Some(Readiness::new()?);
+        }
+        let fd = inner.readiness.as_ref().map_or(-1, Readiness::fd);
+        self.watched.store(true, Ordering::Release);
+        drop(inner);
+        self.settle_readiness(read_ahead);
+        Ok(fd)
+    }
+
+    /// Brings the readiness descriptor, if any, in line with what the lanes hold, after the
+    /// Lua side has taken messages (`read_ahead`: it still holds some it has not read).
+    pub fn settle_readiness(&self, read_ahead: bool) {
+        if !self.watched.load(Ordering::Acquire) {
+            return;
+        }
+        let mut inner = self.lock();
+        let ready = read_ahead || inner.lanes.closed || self.queued.load(Ordering::Relaxed) > 0;
+        if let Some(readiness) = inner.readiness.as_mut() {
+            readiness.set(ready);
+        }
+    }
+
     /// Closes the mailbox: deliveries are refused, and `take` returns what is left, then
     /// `Closed`.
     pub fn close(&self) {
-        self.lock().lanes.closed = true;
+        let mut inner = self.lock();
+        inner.lanes.closed = true;
+        if let Some(readiness) = inner.readiness.as_mut() {
+            readiness.set(true);
+        }
+        drop(inner);
         self.closed.store(true, Ordering::Release);
         self.ready.notify_all();
         self.space.notify_one();
@@ -378,6 +426,31 @@ mod tests {
         m.deliver(msg("b", 8), &[]).unwrap();
         assert_eq!(m.received(), (2, 2));
         assert!(m.has_room(7) && !m.has_room(8), "three copies queued");
+    }
+
+    /// Whether the readiness descriptor is set.
+    fn ready(m: &Mailbox) -> bool {
+        m.lock().readiness.as_ref().is_some_and(Readiness::is_set)
+    }
+
+    #[test]
+    fn the_readiness_descriptor_follows_deliveries_takes_and_the_close() {
+        let m = Mailbox::new(10);
+        m.readiness_fd(false).unwrap();
+        assert!(!ready(&m));
+        m.deliver(msg("t", 1), &[]).unwrap();
+        m.deliver(msg("t", 2), &[]).unwrap();
+        assert!(ready(&m), "a delivery sets it");
+        take_one(&m, &[Lane::Client], Duration::ZERO);
+        m.settle_readiness(false);
+        assert!(ready(&m), "one message is left");
+        take_one(&m, &[Lane::Client], Duration::ZERO);
+        m.settle_readiness(true);
+        assert!(ready(&m), "the Lua side holds messages it has not read");
+        m.settle_readiness(false);
+        assert!(!ready(&m), "everything taken and read");
+        m.close();
+        assert!(ready(&m), "closed");
     }
 
     #[test]

@@ -30,32 +30,24 @@ local function read(path)
     return s
 end
 
---- Runs `code` with lua5.4. `opts.args` (strings) reach the code as `...`; `opts.env` adds
--- environment variables.
-function Process.spawn(code, opts)
-    opts = opts or {}
-    counter = counter + 1
-    local base = ("%s/child-%d-%d"):format(os.getenv("COPPER_TEST_ROOT"), math.random(1, 1e9), counter)
-    local f = assert(io.open(base .. ".lua", "w"))
-    f:write(("package.path = %q .. package.path\npackage.cpath = %q .. package.cpath\n")
-        :format(package.path .. ";", package.cpath .. ";"))
-    f:write(code)
-    f:close()
-    local args = {}
-    local function quote(a)
-        return "'" .. tostring(a):gsub("'", "'\\''") .. "'"
+local function quote(a)
+    return "'" .. tostring(a):gsub("'", "'\\''") .. "'"
+end
+
+-- Runs the shell words `argv` in the background, its output in `<base>.out` and its exit
+-- status in `<base>.status`; `env` adds environment variables.
+local function start(base, argv, env)
+    local words, vars = {}, {}
+    for i, a in ipairs(argv) do
+        words[i] = quote(a)
     end
-    for i, a in ipairs(opts.args or {}) do
-        args[i] = quote(a)
+    for k, v in pairs(env or {}) do
+        vars[#vars + 1] = k .. "=" .. quote(v)
     end
-    local env = {}
-    for k, v in pairs(opts.env or {}) do
-        env[#env + 1] = k .. "=" .. quote(v)
-    end
-    -- The outer shell records the exit status; the spec signals the lua5.4 process itself.
-    local script = ("lua5.4 %s.lua %s > %s.out 2>&1 & p=$!; echo $p; wait $p; echo $? > %s.status")
-        :format(base, table.concat(args, " "), base, base)
-    local cmd = ("env %s sh -c %s 2>/dev/null &"):format(table.concat(env, " "), quote(script))
+    -- The outer shell records the exit status; the spec signals the child itself.
+    local script = ("%s > %s.out 2>&1 & p=$!; echo $p; wait $p; echo $? > %s.status")
+        :format(table.concat(words, " "), base, base)
+    local cmd = ("env %s sh -c %s 2>/dev/null &"):format(table.concat(vars, " "), quote(script))
     local p = assert(io.popen(cmd))
     local pid = tonumber(p:read("l"))
     p:close()
@@ -64,6 +56,33 @@ function Process.spawn(code, opts)
     f:write(pid)
     f:close()
     return setmetatable({ pid = pid, base = base }, Process)
+end
+
+local function new_base()
+    counter = counter + 1
+    return ("%s/child-%d-%d"):format(os.getenv("COPPER_TEST_ROOT"), math.random(1, 1e9), counter)
+end
+
+--- Runs `code` with lua5.4. `opts.args` (strings) reach the code as `...`; `opts.env` adds
+-- environment variables.
+function Process.spawn(code, opts)
+    opts = opts or {}
+    local base = new_base()
+    local f = assert(io.open(base .. ".lua", "w"))
+    f:write(("package.path = %q .. package.path\npackage.cpath = %q .. package.cpath\n")
+        :format(package.path .. ";", package.cpath .. ";"))
+    f:write(code)
+    f:close()
+    local argv = { "lua5.4", base .. ".lua" }
+    for _, a in ipairs(opts.args or {}) do
+        argv[#argv + 1] = a
+    end
+    return start(base, argv, opts.env)
+end
+
+--- Runs the command `argv` (a program and its arguments), with `env` added.
+function Process.run(argv, env)
+    return start(new_base(), argv, env)
 end
 
 --- What the child printed so far.
