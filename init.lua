@@ -8,6 +8,7 @@ local native = require("copper_mqtt")
 -- The calls made for every message: plain C functions, which find the client through its
 -- table's `_binding`.
 local native_publish, receive_slice = native.publish, native.receive_slice
+local native_publish_now = native.publish_now
 
 -- Locals, read on every publish and receive: cheaper than looking globals up.
 local error, rawget, type = error, rawget, type
@@ -37,6 +38,200 @@ end
 -- By default warnings and errors go to stderr; `MQTT_LOG` (an EnvFilter) sets the start level.
 function mqtt.log(options)
     checked(1, native.log(options))
+end
+
+-- Tasks: `mqtt.run(fn, ...)` runs each function in a coroutine of its own (a task) and
+-- returns when all have ended. A call that waits, made in a task, yields to the scheduler
+-- what it waits for: a client's news (its `news_fd`, readable once a message arrives or
+-- the client changes) and a deadline, or neither (it only lets the others run). The
+-- scheduler sleeps in one native wait for every client and every deadline.
+local tasks = native.tasks
+local traceback = debug and debug.traceback
+
+-- The active run: `tasks` maps each task's coroutine to what it waits for (`{ c, deadline }`,
+-- or `ready`: runnable); nil outside mqtt.run.
+local run_state = nil
+
+-- Whether the caller runs in a task and must yield instead of blocking; raises (naming
+-- `call`, `level` functions above the script) in a coroutine that is not a task while a run
+-- is active, or where a C function stands between the task and the call.
+local function in_task(call, level)
+    if not run_state then
+        return false
+    end
+    local co, main = coroutine.running()
+    if main then
+        return false
+    end
+    if run_state.tasks[co] == nil then
+        error(("%s: cannot wait in a coroutine that is not an mqtt.run task (start it with mqtt.spawn)")
+            :format(call), level + 1)
+    end
+    if not coroutine.isyieldable() then
+        error(("%s: cannot wait here: a C function (a metamethod, table.sort, ...) stands between the task and the call")
+            :format(call), level + 1)
+    end
+    return true
+end
+
+-- Yields the task until `c` has news or `deadline` (a `tasks.now()` time) has passed.
+local function await(c, deadline)
+    coroutine.yield(c, deadline)
+end
+
+-- In a task: waits for a call started on a thread of its own (`pending`, or `nil, err` if
+-- it could not start) and returns what the blocking call would have: its value, or
+-- `nil, err`.
+local function finish(pending, err)
+    if not pending then
+        return nil, err
+    end
+    while true do
+        local value, why = pending:result()
+        if value ~= false then
+            return value, why
+        end
+        await(pending)
+    end
+end
+
+-- Starts `fn(...)` as a task of `run`.
+local function start_task(run, fn, ...)
+    local args = table.pack(...)
+    local co = coroutine.create(function()
+        return fn(table.unpack(args, 1, args.n))
+    end)
+    run.tasks[co] = "ready"
+    run.order[#run.order + 1] = co
+end
+
+-- Resumes `co`; records what it now waits for, or that it has ended; raises its error with
+-- its traceback.
+local function resume(run, co)
+    local ok, c, deadline = coroutine.resume(co)
+    if not ok then
+        run.tasks[co] = nil
+        if type(c) == "string" and traceback then
+            c = traceback(co, c)
+        end
+        error(c, 0)
+    end
+    if coroutine.status(co) == "dead" then
+        run.tasks[co] = nil
+    elseif c == nil and deadline == nil then
+        run.tasks[co] = "ready"
+    else
+        run.tasks[co] = { c = c, deadline = deadline }
+    end
+end
+
+-- Waits natively for the first client news or deadline any task waits for, then marks the
+-- tasks it concerns runnable (a client's news is cleared before its tasks look again, so
+-- that what arrives while they look is news again).
+local function sleep_until_news(run)
+    local fds, fd_of, earliest = {}, {}, nil
+    for _, w in pairs(run.tasks) do
+        if type(w) == "table" then
+            if w.c and not fd_of[w.c] then
+                fd_of[w.c] = checked(3, w.c:news_fd())
+                fds[#fds + 1] = fd_of[w.c]
+            end
+            if w.deadline and (not earliest or w.deadline < earliest) then
+                earliest = w.deadline
+            end
+        end
+    end
+    local timeout = earliest and math.max(0, earliest - tasks.now()) or nil
+    local ready = checked(3, tasks.wait(fds, timeout))
+    for c, fd in pairs(fd_of) do
+        if ready[fd] then
+            c:clear_news()
+        end
+    end
+    local now = tasks.now()
+    for co, w in pairs(run.tasks) do
+        if type(w) == "table" and ((w.c and ready[fd_of[w.c]]) or (w.deadline and w.deadline <= now)) then
+            run.tasks[co] = "ready"
+        end
+    end
+end
+
+-- Runs tasks until none is left.
+local function schedule(run)
+    while next(run.tasks) do
+        local order = run.order
+        run.order = {}
+        local runnable = false
+        for _, co in ipairs(order) do
+            if run.tasks[co] ~= nil then
+                run.order[#run.order + 1] = co
+                if run.tasks[co] == "ready" then
+                    runnable = true
+                    resume(run, co)
+                end
+            end
+        end
+        if not runnable and next(run.tasks) then
+            sleep_until_news(run)
+        end
+    end
+end
+
+--- Runs each function as a task, and returns when all have ended. In a task every call that
+-- waits lets the other tasks run instead of blocking. An error in a task ends the run with
+-- that error (and its traceback), after closing the other tasks.
+function mqtt.run(...)
+    local fns = table.pack(...)
+    for i = 1, fns.n do
+        if type(fns[i]) ~= "function" then
+            error(("mqtt.run: bad argument #%d: expected a function, got %s"):format(i, type(fns[i])), 2)
+        end
+    end
+    if run_state then
+        error("mqtt.run: a run is active already: start more tasks with mqtt.spawn", 2)
+    end
+    local run = { tasks = {}, order = {} }
+    for i = 1, fns.n do
+        start_task(run, fns[i])
+    end
+    run_state = run
+    local ok, err = pcall(schedule, run)
+    run_state = nil
+    if not ok then
+        -- The other tasks end here: their to-be-closed variables run.
+        for co in pairs(run.tasks) do
+            coroutine.close(co)
+        end
+        error(err, 0)
+    end
+end
+
+--- Starts `fn(...)` as a task of the active run.
+function mqtt.spawn(fn, ...)
+    if type(fn) ~= "function" then
+        error(("mqtt.spawn: bad argument #1 'fn': expected a function, got %s"):format(type(fn)), 2)
+    end
+    if not run_state then
+        error("mqtt.spawn: no mqtt.run is active (start tasks with mqtt.run)", 2)
+    end
+    start_task(run_state, fn, ...)
+end
+
+--- Waits `seconds`: in a task, while the others run; elsewhere, blocking (Ctrl-C
+-- interrupts it).
+function mqtt.sleep(seconds)
+    if type(seconds) ~= "number" or not (seconds >= 0 and seconds < math.huge) then
+        error(("mqtt.sleep: bad argument #1 'seconds': expected a finite number of seconds, 0 or more, got %s")
+            :format(type(seconds) == "number" and tostring(seconds) or type(seconds)), 2)
+    end
+    local deadline = tasks.now() + seconds
+    if in_task("mqtt.sleep", 2) then
+        await(nil, deadline)
+        return
+    end
+    while tasks.now() < deadline do
+        checked(1, tasks.wait({}, deadline - tasks.now()))
+    end
 end
 
 local Client = {}
@@ -131,7 +326,12 @@ end
 
 --- Connects to a broker; returns after its CONNACK, or raises why it could not.
 function mqtt.connect(host, options)
-    local c = checked(1, native.connect(host, options))
+    local c
+    if run_state and in_task("mqtt.connect", 2) then
+        c = checked(1, finish(native.begin_connect(host, options)))
+    else
+        c = checked(1, native.connect(host, options))
+    end
     -- `_binding`: what the calls made for every message (`publish`, `receive_slice`) find
     -- the client by. `_handlers` maps the ids of subscriptions with a handler to it; which
     -- subscriptions are active, and their filters, the native side knows.
@@ -180,6 +380,15 @@ end
 
 --- Publishes; `options`: `qos` (0), `retain` (false), `wait` (false: return once queued).
 function Client:publish(topic, payload, options)
+    if run_state and in_task("mqtt.publish", 2) then
+        local done, err = native_publish_now(self, topic, payload, options)
+        if done == false then
+            local o = options or {}
+            done, err = finish(self._c:begin_publish(topic, payload, o.qos, o.retain, o.wait))
+        end
+        checked(1, done, err)
+        return
+    end
     local ok, err = native_publish(self, topic, payload, options)
     if not ok then
         error(err, 2)
@@ -193,14 +402,26 @@ function Client:subscribe(filter, qos_or_opts, handler)
     if handler ~= nil and type(handler) ~= "function" then
         error(("mqtt.subscribe: bad argument #3 'handler': expected a function, got %s"):format(type(handler)), 2)
     end
-    local r = checked(1, c:subscribe(filter, qos_of("subscribe", qos_or_opts), handler ~= nil))
+    local qos = qos_of("subscribe", qos_or_opts)
+    local r
+    if run_state and in_task("mqtt.subscribe", 2) then
+        r = checked(1, finish(c:begin_subscribe(filter, qos, handler ~= nil)))
+    else
+        r = checked(1, c:subscribe(filter, qos, handler ~= nil))
+    end
     return subscription(self, filter, r[1], r[2], handler)
 end
 
 --- Subscribes to `{ {filter, qos [, handler]}, ... }` in one SUBSCRIBE packet; returns the
 -- Subscriptions in order, or raises naming every filter the broker refused.
 function Client:subscribe_many(list)
-    local r = checked(1, native_of(self, "subscribe_many"):subscribe_many(list))
+    local c = native_of(self, "subscribe_many")
+    local r
+    if run_state and in_task("mqtt.subscribe_many", 2) then
+        r = checked(1, finish(c:begin_subscribe_many(list)))
+    else
+        r = checked(1, c:subscribe_many(list))
+    end
     -- r holds the granted QoS (false: refused) and the subscription id of each entry, in
     -- turn. The granted ones are subscribed even when others were refused (then `r.refused`
     -- names those): their handlers must run.
@@ -218,7 +439,12 @@ end
 --- Waits until everything published so far is acknowledged (up to `timeout` seconds,
 -- the client's timeout by default).
 function Client:flush(timeout)
-    checked(1, native_of(self, "flush"):flush(timeout))
+    local c = native_of(self, "flush")
+    if run_state and in_task("mqtt.flush", 2) then
+        checked(1, finish(c:begin_flush(timeout)))
+    else
+        checked(1, c:flush(timeout))
+    end
 end
 
 -- The subscriptions `ids` have ended: no handler of them runs any more (reading through one
@@ -230,7 +456,12 @@ local function ended(client, ids)
 end
 
 function Client:unsubscribe(filter)
-    ended(self, checked(1, native_of(self, "unsubscribe"):unsubscribe(filter)))
+    local c = native_of(self, "unsubscribe")
+    if run_state and in_task("mqtt.unsubscribe", 2) then
+        ended(self, checked(1, finish(c:begin_unsubscribe(filter))))
+    else
+        ended(self, checked(1, c:unsubscribe(filter)))
+    end
 end
 
 -- An error of the native call `native` (its message starts `mqtt.<native>:`), named for the
@@ -243,6 +474,20 @@ end
 -- it, or nil after `timeout`; raises `level` functions above the script (see `checked`),
 -- naming `call`. The native side waits in short slices so that Ctrl-C can interrupt.
 local function receive(client, timeout, which, level, call)
+    if run_state and in_task(call, level + 1) then
+        local deadline = checked(level, tasks.deadline(call, timeout))
+        while true do
+            local topic, payload, qos, retain, dup, sub, claimed_by = receive_slice(client, 0, which)
+            if topic then
+                return message(topic, payload, qos, retain, dup, sub), claimed_by
+            elseif payload ~= nil then
+                checked(level, nil, renamed(payload, "receive", call))
+            elseif deadline and tasks.now() >= deadline then
+                return nil
+            end
+            await(client._c, deadline)
+        end
+    end
     local topic, payload, qos, retain, dup, sub, claimed_by = receive_slice(client, timeout, which)
     while topic == false do
         topic, payload, qos, retain, dup, sub, claimed_by = receive_slice(client, payload, which)
@@ -263,11 +508,17 @@ end
 local function listen(client, c, fn, which, call)
     local handlers = client._handlers
     local own = type(which) == "number"
+    -- In a task, each read takes what has arrived and the task waits for news between.
+    local task = run_state and in_task(call, 3)
+    local waits = nil
+    if task then
+        waits = 0
+    end
     while true do
         if own and not c:is_active(which) then
             return
         end
-        local topic, payload, qos, retain, dup, sub, claimed_by = receive_slice(client, nil, which)
+        local topic, payload, qos, retain, dup, sub, claimed_by = receive_slice(client, waits, which)
         if topic then
             local msg = message(topic, payload, qos, retain, dup, sub)
             local handler = claimed_by and handlers[claimed_by]
@@ -279,10 +530,13 @@ local function listen(client, c, fn, which, call)
                 return
             end
         elseif topic == nil then
-            if c:is_closed() then
+            if task and payload == nil then
+                await(c)
+            elseif c:is_closed() then
                 return
+            else
+                checked(2, nil, renamed(payload, "receive", call))
             end
-            checked(2, nil, renamed(payload, "receive", call))
         end
     end
 end
@@ -290,6 +544,9 @@ end
 --- The next message no subscription claimed, or nil after `timeout` seconds (no timeout:
 -- wait for one).
 function Client:receive(timeout)
+    if run_state then
+        return (receive(self, timeout, nil, 2, "mqtt.receive"))
+    end
     -- The first slice here, where a loop that reads whatever has arrived spends its time:
     -- a message of this lane comes with the filter that matched it, never claimed.
     local topic, payload, qos, retain, dup, sub = receive_slice(self, timeout)
@@ -391,7 +648,12 @@ end
 --- Unsubscribes this subscription's filter.
 function Subscription:unsubscribe()
     check_subscription(self, "unsubscribe", 2)
-    local ids, err = native_of(self._client, "unsubscribe"):unsubscribe(self.filter)
+    local c, ids, err = native_of(self._client, "unsubscribe"), nil, nil
+    if run_state and in_task("mqtt.subscription.unsubscribe", 2) then
+        ids, err = finish(c:begin_unsubscribe(self.filter))
+    else
+        ids, err = c:unsubscribe(self.filter)
+    end
     checked(1, nil, err and renamed(err, "unsubscribe", "mqtt.subscription.unsubscribe"))
     ended(self._client, ids)
 end
@@ -466,7 +728,11 @@ end
 function Client:disconnect()
     local c = native_of(self, "disconnect")
     detach(self)
-    checked(1, c:disconnect())
+    if run_state and in_task("mqtt.disconnect", 2) then
+        checked(1, finish(c:begin_disconnect()))
+    else
+        checked(1, c:disconnect())
+    end
 end
 
 --- Counters: messages_sent, bytes_sent, messages_received, bytes_received, dropped, queued,

@@ -4,7 +4,7 @@
 --
 --   lua5.4 benches/lua_bench.lua --mode roundtrip|unpaced|latency|subscriber|publisher|memory|routing
 --       --port PORT [--workload LABEL] [--n N] [--qos 0|1|2] [--window W] [--topic TOPIC]
---       [--api receive|listen] [--filters FILE] [--topics FILE] [--handlers own|shared]
+--       [--api receive|listen] [--tasks 0|1] [--filters FILE] [--topics FILE] [--handlers own|shared]
 --
 -- `routing` (W5) subscribes to every filter of FILE with a handler that counts its
 -- messages, publishes the topics of --topics, and checks each count against what
@@ -26,7 +26,7 @@ end
 
 local function parse_args()
     local a = { n = "100000", qos = "0", window = "1000", topic = "bench/lua", api = "receive",
-                handlers = "own" }
+                handlers = "own", tasks = "0" }
     for i = 1, #arg, 2 do
         local key = arg[i]:match("^%-%-(.+)$")
         if not key or arg[i + 1] == nil then
@@ -128,24 +128,32 @@ local function roundtrip(args)
             sent = sent + 1
         end
     end
-    local cpu, started = cpu_now(), socket.gettime()
-    if args.api == "listen" then
-        fill()
-        client:listen(function()
-            received = received + 1
-            if received == n then
-                return false
-            end
+    local function loop()
+        if args.api == "listen" then
             fill()
-        end)
-    else
-        while received < n do
-            fill()
-            if not client:receive(LOSS_TIMEOUT) then
-                break
+            client:listen(function()
+                received = received + 1
+                if received == n then
+                    return false
+                end
+                fill()
+            end)
+        else
+            while received < n do
+                fill()
+                if not client:receive(LOSS_TIMEOUT) then
+                    break
+                end
+                received = received + 1
             end
-            received = received + 1
         end
+    end
+    local cpu, started = cpu_now(), socket.gettime()
+    if args.tasks == "1" then
+        -- W1 in mqtt.run: the same loop, as the one task of a run.
+        mqtt.run(loop)
+    else
+        loop()
     end
     local r = cpu_used({ n = n, lost = n - received, seconds = socket.gettime() - started }, cpu)
     client:disconnect()

@@ -119,6 +119,21 @@ impl ClientHandle {
     /// `PayloadTooLarge` when the message would not fit an MQTT packet; `Disconnected`;
     /// `QueueFull` when no room was made in time; `AckTimeout`.
     pub fn publish(&self, topic: TopicName, payload: Vec<u8>, opts: PublishOptions) -> Result<()> {
+        self.publish_within(topic, payload, opts, self.timeout)
+    }
+
+    /// [`ClientHandle::publish`], waiting up to `room` (not the timeout) for room in the send
+    /// queue; a publish that finds none is not made.
+    ///
+    /// # Errors
+    /// As `publish`'s.
+    pub fn publish_within(
+        &self,
+        topic: TopicName,
+        payload: Vec<u8>,
+        opts: PublishOptions,
+        room: Duration,
+    ) -> Result<()> {
         let size = options::publish_packet_size(topic.as_str(), payload.len(), opts.qos);
         if size > MAX_PACKET_SIZE {
             return Err(Error::PayloadTooLarge {
@@ -140,7 +155,7 @@ impl ClientHandle {
             opts,
             confirm,
         };
-        if self.shared.send_queue.push(publish, self.timeout)? {
+        if self.shared.send_queue.push(publish, room)? {
             self.connection.do_send(TakeQueued);
         }
         self.shared.count_sent(bytes);

@@ -5,8 +5,10 @@ mod client;
 mod errors;
 mod fields;
 mod module;
+mod pending;
 mod raw;
 mod tables;
+mod tasks;
 mod topic;
 mod value;
 

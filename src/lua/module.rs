@@ -22,6 +22,14 @@ pub fn copper_mqtt(lua: &Lua) -> mlua::Result<Table> {
             guard("mqtt.connect", || LuaClient::connect(lua, &host, &opts))
         })?,
     )?;
+    exports.set(
+        "begin_connect",
+        lua.create_function(|lua, (host, opts): (Value, Value)| {
+            guard("mqtt.connect", || {
+                LuaClient::begin_connect(lua, &host, &opts)
+            })
+        })?,
+    )?;
     let qos = lua.create_table()?;
     qos.set("AT_MOST_ONCE", 0)?;
     qos.set("AT_LEAST_ONCE", 1)?;
@@ -39,6 +47,7 @@ pub fn copper_mqtt(lua: &Lua) -> mlua::Result<Table> {
     )?;
     super::topic::register(lua, &exports)?;
     super::raw::register(lua, &exports)?;
+    super::tasks::register(lua, &exports)?;
     Ok(exports)
 }
 

@@ -32,7 +32,7 @@ const BINDING: &std::ffi::CStr = c"copper_mqtt.binding";
 /// The key of a client's binding in its table.
 const BINDING_KEY: &std::ffi::CStr = c"_binding";
 
-/// The calls, as `publish` and `receive_slice` in `exports`. Each has two upvalues: the
+/// The calls, as `publish`, `publish_now` and `receive_slice` in `exports`. Each has two upvalues: the
 /// bindings' metatable and the key `_binding`, so that finding a client looks nothing up by
 /// name.
 ///
@@ -40,9 +40,9 @@ const BINDING_KEY: &std::ffi::CStr = c"_binding";
 /// Only when Lua cannot allocate.
 pub fn register(lua: &Lua, exports: &Table) -> mlua::Result<()> {
     // SAFETY: the closure only pushes onto the stack exec_raw gives it, in protected mode.
-    let (publish, receive_slice) = unsafe {
-        lua.exec_raw::<(Function, Function)>((), |state| {
-            for call in [publish as ffi::lua_CFunction, receive_slice] {
+    let (publish, publish_now, receive_slice) = unsafe {
+        lua.exec_raw::<(Function, Function, Function)>((), |state| {
+            for call in [publish as ffi::lua_CFunction, publish_now, receive_slice] {
                 bindings_metatable(state);
                 ffi::lua_pushstring(state, BINDING_KEY.as_ptr());
                 ffi::lua_pushcclosure(state, call, 2);
@@ -50,6 +50,7 @@ pub fn register(lua: &Lua, exports: &Table) -> mlua::Result<()> {
         })?
     };
     exports.raw_set("publish", publish)?;
+    exports.raw_set("publish_now", publish_now)?;
     exports.raw_set("receive_slice", receive_slice)
 }
 
@@ -132,6 +133,24 @@ unsafe fn client_of<'a>(
 /// `publish(client, topic, payload, options)`: `true`, or `nil, "mqtt.publish: <reason>"`.
 /// Arguments are named by their place after `self`, as the script writes them.
 unsafe extern "C-unwind" fn publish(state: *mut ffi::lua_State) -> c_int {
+    publish_with(state, Waits::Block)
+}
+
+/// `publish_now(client, topic, payload, options)`, for a task of `mqtt.run`: as `publish`,
+/// but `false` (having done nothing) where `publish` would wait: with `wait = true`, or when
+/// the send queue is full.
+unsafe extern "C-unwind" fn publish_now(state: *mut ffi::lua_State) -> c_int {
+    publish_with(state, Waits::Refuse)
+}
+
+/// Whether a publish may wait.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Waits {
+    Block,
+    Refuse,
+}
+
+unsafe fn publish_with(state: *mut ffi::lua_State, waits: Waits) -> c_int {
     ffi::lua_settop(state, 4);
     let handle = match client_of(state, "mqtt.publish") {
         Ok(handle) => handle,
@@ -148,12 +167,21 @@ unsafe extern "C-unwind" fn publish(state: *mut ffi::lua_State) -> c_int {
         let topic = args::topic(&arg(2), 1)?;
         let payload = args::payload(&arg(3), 2)?;
         let opts = args::publish_options(&arg(QOS), &arg(QOS + 1), &arg(QOS + 2))?;
-        handle.publish(topic, payload, opts)?;
-        Ok(())
+        if waits == Waits::Block {
+            handle.publish(topic, payload, opts)?;
+            return Ok(true);
+        }
+        if opts.wait {
+            return Ok(false);
+        }
+        match handle.publish_within(topic, payload, opts, Duration::ZERO) {
+            Err(Error::QueueFull(_)) => Ok(false),
+            done => done.map(|()| true).map_err(Into::into),
+        }
     });
     match outcome {
-        Ok(Ok(())) => {
-            ffi::lua_pushboolean(state, 1);
+        Ok(Ok(done)) => {
+            ffi::lua_pushboolean(state, c_int::from(done));
             1
         }
         Ok(Err(e)) => failed(state, e),

@@ -115,6 +115,22 @@ impl ClientHandle {
             .map_err(|e| Error::Descriptor(e.to_string()))
     }
 
+    /// The descriptor `mqtt.run`'s scheduler waits on for this client (see
+    /// [`Mailbox::news_fd`](crate::actors::mailbox::Mailbox::news_fd)).
+    ///
+    /// # Errors
+    /// The system refused the descriptor.
+    pub fn news_fd(&self) -> Result<std::os::fd::RawFd> {
+        self.mailbox
+            .news_fd()
+            .map_err(|e| Error::Descriptor(e.to_string()))
+    }
+
+    /// The scheduler lets this client's waiting tasks look again.
+    pub fn clear_news(&self) {
+        self.mailbox.clear_news();
+    }
+
     /// Returns the messages read ahead to the mailbox, before a subscription changes how
     /// they are routed.
     pub(super) fn put_back(&self) {

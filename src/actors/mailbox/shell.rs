@@ -63,6 +63,19 @@ struct Locked {
     waiters: usize,
     /// The descriptor another event loop watches, once the Lua side has asked for it.
     readiness: Option<Readiness>,
+    /// The descriptor `mqtt.run`'s scheduler waits on, once it has asked for it: set at
+    /// every change a waiting read may be waiting for (a delivery, a claim, the close),
+    /// cleared by the scheduler before it lets the waiting tasks look again.
+    news: Option<Readiness>,
+}
+
+impl Locked {
+    /// A change a waiting read may be waiting for.
+    fn tell_news(&mut self) {
+        if let Some(news) = self.news.as_mut() {
+            news.set(true);
+        }
+    }
 }
 
 /// The outcome of [`Mailbox::take_into`].
@@ -111,6 +124,7 @@ impl Drop for Deliveries<'_> {
             if let Some(readiness) = inner.readiness.as_mut() {
                 readiness.set(true);
             }
+            inner.tell_news();
         }
         drop(inner);
         if wake {
@@ -217,8 +231,11 @@ impl Mailbox {
     /// waiting there that its filter matches.
     pub fn claim(&self, id: SubscriptionId, filter: &TopicFilter, claim: Claim) {
         let mut inner = self.lock();
-        if inner.lanes.claim(id, filter, claim) && inner.waiters > 0 {
-            self.ready.notify_all();
+        if inner.lanes.claim(id, filter, claim) {
+            inner.tell_news();
+            if inner.waiters > 0 {
+                self.ready.notify_all();
+            }
         }
     }
 
@@ -226,8 +243,11 @@ impl Mailbox {
     /// lane, becomes its own if it claims its messages (see [`Lanes::adopt`]).
     pub fn adopt(&self, id: SubscriptionId, filter: &TopicFilter) {
         let mut inner = self.lock();
-        if inner.lanes.adopt(id, filter) && inner.waiters > 0 {
-            self.ready.notify_all();
+        if inner.lanes.adopt(id, filter) {
+            inner.tell_news();
+            if inner.waiters > 0 {
+                self.ready.notify_all();
+            }
         }
     }
 
@@ -239,8 +259,11 @@ impl Mailbox {
             return;
         };
         self.queued.fetch_sub(dropped, Ordering::Relaxed);
-        if back + dropped > 0 && inner.waiters > 0 {
-            self.ready.notify_all();
+        if back + dropped > 0 {
+            inner.tell_news();
+            if inner.waiters > 0 {
+                self.ready.notify_all();
+            }
         }
         drop(inner);
         // The router may be holding messages for the lane that is gone.
@@ -252,6 +275,7 @@ impl Mailbox {
         let mut inner = self.lock();
         let gone = inner.lanes.forget(id);
         self.queued.fetch_sub(gone, Ordering::Relaxed);
+        inner.tell_news();
         if inner.waiters > 0 {
             self.ready.notify_all();
         }
@@ -345,6 +369,30 @@ impl Mailbox {
         }
     }
 
+    /// The descriptor `mqtt.run`'s scheduler waits on: readable once something changed that
+    /// a waiting read may be waiting for, until [`Mailbox::clear_news`]. Made at the first
+    /// call (readable then), the same one after.
+    ///
+    /// # Errors
+    /// The system refused a socket pair.
+    pub fn news_fd(&self) -> std::io::Result<std::os::fd::RawFd> {
+        let mut inner = self.lock();
+        if inner.news.is_none() {
+            let mut news = Readiness::new()?;
+            news.set(true);
+            inner.news = Some(news);
+        }
+        Ok(inner.news.as_ref().map_or(-1, Readiness::fd))
+    }
+
+    /// The scheduler is about to let the tasks waiting on this mailbox look again: what
+    /// changes from now on is news again.
+    pub fn clear_news(&self) {
+        if let Some(news) = self.lock().news.as_mut() {
+            news.set(false);
+        }
+    }
+
     /// Closes the mailbox: deliveries are refused, and `take` returns what is left, then
     /// `Closed`.
     pub fn close(&self) {
@@ -353,6 +401,7 @@ impl Mailbox {
         if let Some(readiness) = inner.readiness.as_mut() {
             readiness.set(true);
         }
+        inner.tell_news();
         drop(inner);
         self.closed.store(true, Ordering::Release);
         self.ready.notify_all();
