@@ -126,6 +126,28 @@ impl Sending {
         self.unnumbered.push_back(entry);
     }
 
+    /// rumqttc gave `publish` back, the number it gave it being in use (a collision): it
+    /// goes first again, with whoever waits for it. The number counts as given out once
+    /// rumqttc's record of the collision comes ([`Sending::skipped`]).
+    pub fn take_back(&mut self, mut publish: Publish) {
+        publish.pkid = 0;
+        // Handed over last: the end of the unnumbered ones.
+        if let Some(entry) = self.unnumbered.pop_back() {
+            if entry.qos2 {
+                self.qos2_open = self.qos2_open.saturating_sub(1);
+            }
+            self.unsent.push_front(Unsent {
+                publish,
+                confirm: entry.confirm,
+            });
+        }
+    }
+
+    /// rumqttc gave out `pkid` to a publish it gave back (see [`Sending::take_back`]).
+    pub fn skipped(&mut self, pkid: u16) {
+        self.last_pkid = pkid;
+    }
+
     /// A PUBLISH went out with this packet id (0 for QoS 0).
     pub fn sent(&mut self, pkid: u16) {
         // A resend after a reconnect keeps its number; a first send takes the next one.
@@ -337,6 +359,28 @@ mod tests {
         assert_eq!(pump(&mut o), 0);
         o.pubcomp(1);
         assert_eq!(pump(&mut o), 1);
+    }
+
+    #[test]
+    fn a_publish_given_back_goes_first_again_and_its_number_counts_as_given_out() {
+        let mut o = connected();
+        hold(&mut o, QoS::AtLeastOnce);
+        hold(&mut o, QoS::AtLeastOnce);
+        let first = o.take_ready().unwrap();
+        o.sent(1);
+        let mut second = o.take_ready().unwrap();
+        second.pkid = 2;
+        o.take_back(second);
+        o.skipped(2);
+        assert_eq!(o.unfinished(), 2, "nothing lost");
+        assert_eq!(o.next_pkid(), 3, "rumqttc has moved past 2");
+        let again = o.take_ready().unwrap();
+        assert_eq!(again.pkid, 0, "numbered afresh");
+        assert_eq!(first.pkid, 0);
+        o.sent(3);
+        o.puback(1);
+        o.puback(3);
+        assert_eq!(o.unfinished(), 0);
     }
 
     #[test]

@@ -71,6 +71,11 @@ impl Driver {
                     .collect(),
             }),
             Event::Incoming(Incoming::UnsubAck(u)) => Some(NetEvent::UnsubAck { pkid: u.pkid }),
+            Event::Outgoing(Out::AwaitAck(pkid)) => {
+                debug!(pkid, "packet id in use: the publish waits");
+                self.sending.borrow_mut().skipped(pkid);
+                None
+            }
             Event::Outgoing(Out::Publish(pkid)) => {
                 self.sending.borrow_mut().sent(pkid);
                 // A QoS 0 publish is complete once written.

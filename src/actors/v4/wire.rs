@@ -176,7 +176,11 @@ impl Driver {
         while moved < WRITE_MAX {
             let next = self.sending.borrow_mut().take_ready();
             let Some(publish) = next else { break };
-            self.engine.write(Request::Publish(publish)).await?;
+            if let Some(back) = self.engine.write_publish(publish).await? {
+                // Its number is in use: it goes again once an acknowledgement frees one.
+                self.sending.borrow_mut().take_back(back);
+                break;
+            }
             moved += 1;
         }
         if moved > 0 {
