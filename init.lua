@@ -125,6 +125,10 @@ local function resume(run, co)
     end
 end
 
+-- The news descriptor of each client (or pending call) a task has waited on: the same for
+-- its life, asked for once.
+local news_fds = setmetatable({}, { __mode = "k" })
+
 -- Waits natively for the first client news or deadline any task waits for, then marks the
 -- tasks it concerns runnable (a client's news is cleared before its tasks look again, so
 -- that what arrives while they look is news again).
@@ -133,8 +137,13 @@ local function sleep_until_news(run)
     for _, w in pairs(run.tasks) do
         if type(w) == "table" then
             if w.c and not fd_of[w.c] then
-                fd_of[w.c] = checked(3, w.c:news_fd())
-                fds[#fds + 1] = fd_of[w.c]
+                local fd = news_fds[w.c]
+                if not fd then
+                    fd = checked(3, w.c:news_fd())
+                    news_fds[w.c] = fd
+                end
+                fd_of[w.c] = fd
+                fds[#fds + 1] = fd
             end
             if w.deadline and (not earliest or w.deadline < earliest) then
                 earliest = w.deadline

@@ -2,9 +2,10 @@
 -- benches/rumqttc_reference, through `require("mqtt")` as a script would use it. Prints one
 -- JSON line per run.
 --
---   lua5.4 benches/lua_bench.lua --mode roundtrip|unpaced|latency|subscriber|publisher|memory|routing
+--   lua5.4 benches/lua_bench.lua --mode roundtrip|unpaced|latency|subscriber|publisher|memory|routing|many|idle
 --       --port PORT [--workload LABEL] [--n N] [--qos 0|1|2] [--window W] [--topic TOPIC]
---       [--api receive|listen] [--tasks 0|1] [--filters FILE] [--topics FILE] [--handlers own|shared]
+--       [--api receive|listen] [--tasks 0|1] [--loop blocking|cqueues|luv] [--filters FILE]
+--       [--topics FILE] [--handlers own|shared]
 --
 -- `routing` (W5) subscribes to every filter of FILE with a handler that counts its
 -- messages, publishes the topics of --topics, and checks each count against what
@@ -26,7 +27,7 @@ end
 
 local function parse_args()
     local a = { n = "100000", qos = "0", window = "1000", topic = "bench/lua", api = "receive",
-                handlers = "own", tasks = "0" }
+                handlers = "own", tasks = "0", loop = "blocking" }
     for i = 1, #arg, 2 do
         local key = arg[i]:match("^%-%-(.+)$")
         if not key or arg[i + 1] == nil then
@@ -42,7 +43,7 @@ local function parse_args()
     end
     a.workload = a.workload or a.mode
     -- What the JSON line calls the shape: how the script reads its messages.
-    a.shape = a.mode == "routing" and "handlers" or a.api
+    a.shape = a.mode == "routing" and "handlers" or a.loop ~= "blocking" and a.loop or a.api
     return a
 end
 
@@ -186,19 +187,75 @@ local function unpaced(args)
 end
 
 --- W4: publish one message and receive it, n times in a row.
+-- With `--loop cqueues` or `--loop luv` the script waits for each message in that event loop,
+-- on the client's descriptor (`getfd`), and takes it with `receive(0)`.
 local function latency(args)
     local client = connect(args)
-    local topic, opts = args.topic, { qos = args.qos }
+    local topic, opts, n = args.topic, { qos = args.qos }, args.n
     client:subscribe(topic, args.qos)
-    local samples = {}
-    local cpu, started = cpu_now(), socket.gettime()
-    for i = 1, args.n do
-        local t = socket.gettime()
+    local samples, sent = {}, nil
+    local function publish()
+        sent = socket.gettime()
         client:publish(topic, PAYLOAD, opts)
-        if not client:receive(LOSS_TIMEOUT) then
-            break
+    end
+    local function record(msg)
+        if msg then
+            samples[#samples + 1] = (socket.gettime() - sent) * 1e6
         end
-        samples[i] = (socket.gettime() - t) * 1e6
+        return msg
+    end
+    local cpu, started = cpu_now(), socket.gettime()
+    if args.loop == "blocking" then
+        for _ = 1, n do
+            publish()
+            if not record(client:receive(LOSS_TIMEOUT)) then
+                break
+            end
+        end
+    elseif args.loop == "cqueues" then
+        local cqueues = require("cqueues")
+        local loop = cqueues.new()
+        loop:wrap(function()
+            for _ = 1, n do
+                publish()
+                local msg = client:receive(0)
+                while not msg and cqueues.poll(client, LOSS_TIMEOUT) do
+                    msg = client:receive(0)
+                end
+                if not record(msg) then
+                    return
+                end
+            end
+        end)
+        assert(loop:loop())
+    elseif args.loop == "luv" then
+        local uv = require("luv")
+        local poll, bound = uv.new_poll(client:getfd()), uv.new_timer()
+        local function stop()
+            poll:stop()
+            bound:stop()
+        end
+        poll:start("r", function()
+            local msg = client:receive(0)
+            if msg then
+                record(msg)
+                bound:stop()
+                if #samples >= n then
+                    stop()
+                else
+                    bound:start(LOSS_TIMEOUT * 1000, 0, stop)
+                    publish()
+                end
+            end
+        end)
+        bound:start(LOSS_TIMEOUT * 1000, 0, stop)
+        publish()
+        uv.run("default")
+        poll:close()
+        bound:close()
+        uv.run("nowait")
+    else
+        fail("unknown --loop " .. tostring(args.loop))
     end
     local r = cpu_used({ n = args.n, lost = args.n - #samples,
                          seconds = socket.gettime() - started }, cpu)
@@ -388,8 +445,81 @@ local function routing(args)
     return r
 end
 
+--- W7: 100 clients in one mqtt.run, each subscribed to 10 topics of its own, each a task
+-- that publishes its share of n messages over its topics (at most 10 on their way) and
+-- receives them back.
+local function many(args)
+    local clients, per, window = {}, args.n // 100, 10
+    for c = 1, 100 do
+        local client = connect(args, window * 2)
+        local topics = {}
+        for k = 1, 10 do
+            topics[k] = ("%s/%d/%d"):format(args.topic, c, k)
+            client:subscribe(topics[k], args.qos)
+        end
+        clients[c] = { client = client, topics = topics }
+    end
+    local received, opts = 0, { qos = args.qos }
+    local function task(c)
+        local client, topics = c.client, c.topics
+        local sent, got = 0, 0
+        while got < per do
+            while sent < per and sent - got < window do
+                sent = sent + 1
+                client:publish(topics[sent % 10 + 1], PAYLOAD, opts)
+            end
+            if not client:receive(LOSS_TIMEOUT) then
+                return
+            end
+            got = got + 1
+            received = received + 1
+        end
+    end
+    local tasks = {}
+    for i, c in ipairs(clients) do
+        tasks[i] = function()
+            task(c)
+        end
+    end
+    local cpu, started = cpu_now(), socket.gettime()
+    mqtt.run(table.unpack(tasks))
+    local n = per * 100
+    local r = cpu_used({ n = n, lost = n - received, seconds = socket.gettime() - started }, cpu)
+    for _, c in ipairs(clients) do
+        c.client:disconnect()
+    end
+    return r
+end
+
+--- 100 clients connected and subscribed, each a task of one mqtt.run waiting for a message
+-- that never comes; the CPU the process uses over 10 s of that (`cpu_s`, `seconds`).
+local function idle(args)
+    local clients = {}
+    for c = 1, 100 do
+        clients[c] = connect(args)
+        clients[c]:subscribe(("%s/%d"):format(args.topic, c), 1)
+    end
+    local tasks, r = {}, nil
+    for c = 1, 100 do
+        tasks[c] = function()
+            clients[c]:receive(12)
+        end
+    end
+    tasks[#tasks + 1] = function()
+        mqtt.sleep(0.5)
+        local cpu, started = cpu_now(), socket.gettime()
+        mqtt.sleep(10)
+        r = cpu_used({ n = 0, lost = 0, seconds = socket.gettime() - started }, cpu)
+    end
+    mqtt.run(table.unpack(tasks))
+    for _, client in ipairs(clients) do
+        client:disconnect()
+    end
+    return r
+end
+
 local modes = { roundtrip = roundtrip, unpaced = unpaced, latency = latency, subscriber = subscriber,
-                publisher = publisher, memory = memory, routing = routing }
+                publisher = publisher, memory = memory, routing = routing, many = many, idle = idle }
 local args = parse_args()
 local run = modes[args.mode] or fail("unknown --mode " .. tostring(args.mode))
 report(args, run(args))

@@ -48,12 +48,18 @@ def workloads(quick):
         dict(name="U2 unpaced", mode="unpaced", qos=2, n=n(5_000, 1_000)),
         dict(name="W4 same core", mode="latency", qos=0, n=n(5_000, 500), cpu="0"),
         dict(name="W4 other core", mode="latency", qos=0, n=n(5_000, 500), cpu="1"),
+        dict(name="W4 cqueues", mode="latency", qos=0, n=n(5_000, 500), cpu="1", loop="cqueues",
+             only="lua"),
+        dict(name="W4 luv", mode="latency", qos=0, n=n(5_000, 500), cpu="1", loop="luv",
+             only="lua"),
         dict(name="W5", mode="routing", qos=0, n=n(100_000, 5_000), filters="w5"),
         dict(name="W5 shared handler", mode="routing", qos=0, n=n(100_000, 5_000), filters="w5",
              handlers="shared", only="lua"),
         dict(name="W5 1 filter", mode="routing", qos=0, n=n(100_000, 5_000), filters="one"),
         dict(name="W6 QoS 0", mode="pair", qos=0, n=n(100_000, 5_000)),
         dict(name="W6 QoS 1", mode="pair", qos=1, n=n(20_000, 2_000)),
+        dict(name="W7 many clients", mode="many", qos=0, n=n(100_000, 10_000), only="lua"),
+        dict(name="idle clients", mode="idle", qos=0, n=0, only="lua"),
         dict(name="memory", mode="memory", qos=0, n=0, filters="w5"),
     ]
 
@@ -150,6 +156,8 @@ def run_one(client, w, port, files, lua_api, env):
         common += ["--api", lua_api]
     if lua and w.get("tasks"):
         common += ["--tasks", "1"]
+    if lua and w.get("loop"):
+        common += ["--loop", w["loop"]]
     if w["mode"] == "pair":
         return list(run_pair(client, w, common, env))
     mode = w["mode"]
@@ -208,6 +216,9 @@ def cell(w, lines):
     if w["mode"] == "latency":
         return (f"p50 {median(lines, 'p50_us'):.0f} µs, p99 {median(lines, 'p99_us'):.0f} µs · "
                 f"CPU {median(lines, 'cpu_s'):.2f} s{flag}")
+    if w["mode"] == "idle":
+        share = median([{"v": l["cpu_s"] / l["seconds"]} for l in lines], "v")
+        return f"{100 * share:.2f}% of a core over {median(lines, 'seconds'):.0f} s"
     extra = ""
     if lines[0].get("deliveries"):
         extra = f" · {median(lines, 'deliveries') / lines[0]['n']:.2f} deliveries/msg"
@@ -216,7 +227,7 @@ def cell(w, lines):
 
 
 def ratio(w, lua, ref):
-    if not lua or not ref or w["mode"] == "memory":
+    if not lua or not ref or w["mode"] in ("memory", "idle"):
         return "–"
     if w["mode"] == "latency":
         return (f"p50 {median(lua, 'p50_us') / median(ref, 'p50_us'):.2f}×, "
@@ -247,7 +258,7 @@ def cpu_table(ws, results, clients):
     head = ["workload"] + [TITLES[c] for c in clients]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for w in ws:
-        if w["mode"] == "memory":
+        if w["mode"] in ("memory", "idle"):
             continue
         cells = [cpu_cell(results.get((w["name"], c), [])) for c in clients]
         rows.append("| " + " | ".join([w["name"]] + cells) + " |")
@@ -299,6 +310,25 @@ def targets(ws, results):
             a, b = median(lua, "cpu_s"), median(threaded, "cpu_s")
             verdict(a <= 1.2 * b, f"{w['name']} client CPU {a:.2f} s ≤ 1.2 × threaded raw "
                                   f"{b:.2f} s ({a / b:.2f}×)")
+    blocking = get("W4 other core", "lua")
+    for name in ("W4 cqueues", "W4 luv"):
+        loop = get(name, "lua")
+        if loop and blocking:
+            a, b = median(loop, "p50_us"), median(blocking, "p50_us")
+            verdict(a <= 1.2 * b, f"{name} p50 {a:.0f} µs ≤ 1.2 × a blocking receive's "
+                                  f"{b:.0f} µs (W4 other core; {a / b:.2f}×)")
+    many, w1 = get("W7 many clients", "lua"), get("W1", "lua")
+    if many:
+        lost = max(l["lost"] for l in many)
+        verdict(lost == 0, f"W7 many clients: every message delivered ({lost} lost at most in a run)")
+        if w1:
+            a, b = per_message_us(many, "cpu_s"), per_message_us(w1, "cpu_s")
+            verdict(a <= 1.2 * b, f"W7 client CPU {a:.2f} µs a message ≤ 1.2 × W1's {b:.2f} µs "
+                                  f"({a / b:.2f}×)")
+    idle = get("idle clients", "lua")
+    if idle:
+        share = median([{"v": l["cpu_s"] / l["seconds"]} for l in idle], "v")
+        verdict(share < 0.01, f"100 idle clients in mqtt.run: {100 * share:.2f}% of a core < 1%")
     tasks, blocking = get("W1 in mqtt.run", "lua"), get("W1", "lua")
     if tasks and blocking:
         a, b = median(tasks, "msgs_per_s"), median(blocking, "msgs_per_s")

@@ -1,5 +1,5 @@
 -- examples/bridge.lua, many clients in one thread: it mirrors two brokers at QoS 1 while each
--- is killed with -9 in turn and started again from its persistence, and no message is lost
+-- is killed with -9 in turn and started again from its store, and no message is lost
 -- in either direction, none bounces back and forth. The publishers here are clean sessions
 -- with up to 100 publishes unacknowledged when their broker dies: after the reconnect their
 -- publishes are numbered afresh, where a number rumqttc still held once lost 42-88 of them
@@ -8,9 +8,11 @@ local mqtt = require("mqtt")
 local Broker = require("support.broker")
 local Process = require("support.process")
 
--- Every change saved at once, so that kill -9 loses nothing mosquitto acknowledged (by
--- default it saves every 30 minutes and at a clean exit).
-local PERSIST = { persist = true, conf = { "autosave_interval 1", "autosave_on_changes true" } }
+-- NATS, whose JetStream has stored a QoS 1 message when it acknowledges it, so that a kill -9
+-- loses nothing it acknowledged. Against mosquitto (saving every change) this test lost one
+-- message in 2 of about 40 runs, a message its reader on the same broker never got after
+-- the restart: most likely mosquitto's own window between acknowledging and saving.
+local PERSIST = { kind = "nats" }
 local N = 300
 
 describe("examples/bridge.lua", function()
@@ -92,8 +94,9 @@ describe("examples/bridge.lua", function()
             drain(at_b, 0.05)
             return complete(at_a) and complete(at_b)
         end), "missing after 60 s: " .. missing(at_a, "at A") .. missing(at_b, "at B") .. bridge:output())
-        -- Settled: copies of a message may arrive again after a broker restarts (QoS 1), but
-        -- a message bouncing between the brokers would keep coming.
+        -- Copies of a message may come again for a while (QoS 1: NATS redelivers what was not
+        -- acknowledged within its ack_wait, 1 s here, while the readers were not reading),
+        -- but a message bouncing between the brokers would never stop coming.
         local function total()
             local n = 0
             for _, c in ipairs({ at_a, at_b }) do
@@ -103,12 +106,12 @@ describe("examples/bridge.lua", function()
             end
             return n
         end
-        drain(at_a, 1)
-        drain(at_b, 1)
-        local settled = total()
-        drain(at_a, 1)
-        drain(at_b, 1)
-        assert.are.equal(settled, total(), "messages still arriving: one bounces")
+        assert.is_true(Process.wait_until(20, function()
+            local before = total()
+            drain(at_a, 0.5)
+            drain(at_b, 0.5)
+            return total() == before
+        end), "messages still arriving after 20 s: one bounces")
         for _, c in ipairs({ pa, pb, at_a, at_b }) do
             c:disconnect()
         end
