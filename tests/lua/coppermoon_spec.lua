@@ -6,31 +6,9 @@ local http = require("socket.http")
 local mqtt = require("mqtt")
 local Broker = require("support.broker")
 local Process = require("support.process")
+local CopperMoon = require("support.coppermoon")
 
-local function find_coppermoon()
-    local path = os.getenv("COPPERMOON")
-    if path and path ~= "" then
-        return path
-    end
-    local p = io.popen("command -v coppermoon 2>/dev/null")
-    path = p:read("l")
-    p:close()
-    return path
-end
-
-local COPPERMOON = find_coppermoon()
-
--- A CopperMoon project with mqtt installed as Harbor installs it, and `files` (name -> text).
-local function project(files)
-    local dir = ("%s/cm-project-%d"):format(os.getenv("COPPER_TEST_ROOT"), math.random(1, 1e9))
-    assert(os.execute(("bash scripts/install.sh %s > /dev/null 2>&1"):format(dir)))
-    for name, text in pairs(files) do
-        local f = assert(io.open(dir .. "/" .. name, "w"))
-        f:write(text)
-        f:close()
-    end
-    return dir
-end
+local COPPERMOON, project = CopperMoon.path, CopperMoon.project
 
 local function read(path)
     local f = assert(io.open(path))
