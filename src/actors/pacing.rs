@@ -300,9 +300,9 @@ mod tests {
                 }
             })
         };
-        while !shared.send_queue.is_blocked() {
-            std::thread::yield_now();
-        }
+        crate::actors::send_queue::spin_until("a blocked publisher", || {
+            shared.send_queue.is_blocked()
+        });
         assert_eq!(
             p.choose(),
             Reading::Read,

@@ -185,6 +185,17 @@ impl SendQueue {
     }
 }
 
+/// Spins until `cond` holds, failing the test after 10 s (a thread of the test is meant to
+/// make it hold).
+#[cfg(test)]
+pub(crate) fn spin_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "not within 10 s: {what}");
+        std::thread::yield_now();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,9 +218,7 @@ mod tests {
         let releaser = {
             let q = q.clone();
             std::thread::spawn(move || {
-                while q.waiters.load(Ordering::SeqCst) == 0 {
-                    std::thread::yield_now();
-                }
+                spin_until("a waiter", || q.waiters.load(Ordering::SeqCst) > 0);
                 q.free(1);
             })
         };
@@ -225,9 +234,7 @@ mod tests {
         let opener = {
             let q = q.clone();
             std::thread::spawn(move || {
-                while q.waiters.load(Ordering::SeqCst) == 0 {
-                    std::thread::yield_now();
-                }
+                spin_until("a waiter", || q.waiters.load(Ordering::SeqCst) > 0);
                 q.set_overflow(true);
             })
         };
@@ -259,10 +266,10 @@ mod tests {
             let q = q.clone();
             std::thread::spawn(move || q.acquire(Duration::from_secs(10)))
         };
-        actix::System::new().block_on(q.blocking());
-        while !q.is_blocked() {
-            std::thread::yield_now();
-        }
+        actix::System::new()
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), q.blocking()).await })
+            .expect("told of a blocked publisher within 10 s");
+        spin_until("a blocked publisher", || q.is_blocked());
         // While the queue overflows, one freed place wakes the publisher.
         q.free(1);
         publisher.join().unwrap().unwrap();

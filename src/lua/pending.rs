@@ -94,10 +94,15 @@ impl UserData for Pending {
 mod tests {
     use super::*;
 
-    /// Blocks until the call has ended (tests take the outcome directly).
+    /// Waits (10 s at most) until the call has ended; tests take the outcome directly.
     fn wait_done(p: &Pending) {
         let mut byte = [0u8; 1];
-        (&p.done).read_exact(&mut byte).unwrap();
+        p.done
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        (&p.done)
+            .read_exact(&mut byte)
+            .expect("the call ended within 10 s");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::lanes::{Claim, Lane, Lanes, Matched, SubscriptionId, Taken};
-use super::readiness::Readiness;
+use super::readiness::Watched;
 use crate::actors::messages::Message;
 use crate::actors::shared::Counter;
 use crate::topic::TopicFilter;
@@ -52,7 +52,7 @@ pub struct Mailbox {
     read: AtomicU64,
     /// Set once the Lua side has asked for a readiness descriptor, so that a read without
     /// one takes no lock for it.
-    watched: AtomicBool,
+    readiness_asked: AtomicBool,
 }
 
 /// What the lock guards: the lanes, and who waits for them.
@@ -61,21 +61,8 @@ struct Locked {
     lanes: Lanes,
     /// Threads waiting in `take_into`, so that a delivery wakes nobody when nobody waits.
     waiters: usize,
-    /// The descriptor another event loop watches, once the Lua side has asked for it.
-    readiness: Option<Readiness>,
-    /// The descriptor `mqtt.run`'s scheduler waits on, once it has asked for it: set at
-    /// every change a waiting read may be waiting for (a delivery, a claim, the close),
-    /// cleared by the scheduler before it lets the waiting tasks look again.
-    news: Option<Readiness>,
-}
-
-impl Locked {
-    /// A change a waiting read may be waiting for.
-    fn tell_news(&mut self) {
-        if let Some(news) = self.news.as_mut() {
-            news.set(true);
-        }
-    }
+    /// The descriptors the Lua side watches, once it has asked for them.
+    watched: Watched,
 }
 
 /// The outcome of [`Mailbox::take_into`].
@@ -121,10 +108,7 @@ impl Drop for Deliveries<'_> {
         };
         let wake = self.delivered && inner.waiters > 0;
         if self.delivered {
-            if let Some(readiness) = inner.readiness.as_mut() {
-                readiness.set(true);
-            }
-            inner.tell_news();
+            inner.watched.delivered();
         }
         drop(inner);
         if wake {
@@ -150,7 +134,7 @@ impl Mailbox {
             closed: AtomicBool::new(false),
             arriving: AtomicUsize::new(0),
             read: AtomicU64::new(0),
-            watched: AtomicBool::new(false),
+            readiness_asked: AtomicBool::new(false),
         }
     }
 
@@ -232,7 +216,7 @@ impl Mailbox {
     pub fn claim(&self, id: SubscriptionId, filter: &TopicFilter, claim: Claim) {
         let mut inner = self.lock();
         if inner.lanes.claim(id, filter, claim) {
-            inner.tell_news();
+            inner.watched.changed();
             if inner.waiters > 0 {
                 self.ready.notify_all();
             }
@@ -244,7 +228,7 @@ impl Mailbox {
     pub fn adopt(&self, id: SubscriptionId, filter: &TopicFilter) {
         let mut inner = self.lock();
         if inner.lanes.adopt(id, filter) {
-            inner.tell_news();
+            inner.watched.changed();
             if inner.waiters > 0 {
                 self.ready.notify_all();
             }
@@ -260,7 +244,7 @@ impl Mailbox {
         };
         self.queued.fetch_sub(dropped, Ordering::Relaxed);
         if back + dropped > 0 {
-            inner.tell_news();
+            inner.watched.changed();
             if inner.waiters > 0 {
                 self.ready.notify_all();
             }
@@ -275,7 +259,7 @@ impl Mailbox {
         let mut inner = self.lock();
         let gone = inner.lanes.forget(id);
         self.queued.fetch_sub(gone, Ordering::Relaxed);
-        inner.tell_news();
+        inner.watched.changed();
         if inner.waiters > 0 {
             self.ready.notify_all();
         }
@@ -345,13 +329,8 @@ impl Mailbox {
     /// # Errors
     /// The system refused a socket pair.
     pub fn readiness_fd(&self, read_ahead: bool) -> std::io::Result<std::os::fd::RawFd> {
-        let mut inner = self.lock();
-        if inner.readiness.is_none() {
-            inner.readiness = Some(Readiness::new()?);
-        }
-        let fd = inner.readiness.as_ref().map_or(-1, Readiness::fd);
-        self.watched.store(true, Ordering::Release);
-        drop(inner);
+        let fd = self.lock().watched.readiness_fd()?;
+        self.readiness_asked.store(true, Ordering::Release);
         self.settle_readiness(read_ahead);
         Ok(fd)
     }
@@ -359,14 +338,12 @@ impl Mailbox {
     /// Brings the readiness descriptor, if any, in line with what the lanes hold, after the
     /// Lua side has taken messages (`read_ahead`: it still holds some it has not read).
     pub fn settle_readiness(&self, read_ahead: bool) {
-        if !self.watched.load(Ordering::Acquire) {
+        if !self.readiness_asked.load(Ordering::Acquire) {
             return;
         }
         let mut inner = self.lock();
         let ready = read_ahead || inner.lanes.closed || self.queued.load(Ordering::Relaxed) > 0;
-        if let Some(readiness) = inner.readiness.as_mut() {
-            readiness.set(ready);
-        }
+        inner.watched.settle(ready);
     }
 
     /// The descriptor `mqtt.run`'s scheduler waits on: readable once something changed that
@@ -376,21 +353,13 @@ impl Mailbox {
     /// # Errors
     /// The system refused a socket pair.
     pub fn news_fd(&self) -> std::io::Result<std::os::fd::RawFd> {
-        let mut inner = self.lock();
-        if inner.news.is_none() {
-            let mut news = Readiness::new()?;
-            news.set(true);
-            inner.news = Some(news);
-        }
-        Ok(inner.news.as_ref().map_or(-1, Readiness::fd))
+        self.lock().watched.news_fd()
     }
 
     /// The scheduler is about to let the tasks waiting on this mailbox look again: what
     /// changes from now on is news again.
     pub fn clear_news(&self) {
-        if let Some(news) = self.lock().news.as_mut() {
-            news.set(false);
-        }
+        self.lock().watched.clear_news();
     }
 
     /// Closes the mailbox: deliveries are refused, and `take` returns what is left, then
@@ -398,10 +367,7 @@ impl Mailbox {
     pub fn close(&self) {
         let mut inner = self.lock();
         inner.lanes.closed = true;
-        if let Some(readiness) = inner.readiness.as_mut() {
-            readiness.set(true);
-        }
-        inner.tell_news();
+        inner.watched.delivered();
         drop(inner);
         self.closed.store(true, Ordering::Release);
         self.ready.notify_all();
@@ -479,7 +445,7 @@ mod tests {
 
     /// Whether the readiness descriptor is set.
     fn ready(m: &Mailbox) -> bool {
-        m.lock().readiness.as_ref().is_some_and(Readiness::is_set)
+        m.lock().watched.is_ready()
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Driver {
         let keep_alive = !self.keep_alive.is_zero();
         let room = self.pacing.read_room();
         let mailbox = self.pacing.room().clone();
-        let client = self.client.clone();
+        let client = &self.client;
         let engine = &mut self.engine;
         let watching = self.pacing.watching();
         let (ping, silent) = self.pacing.timers();
