@@ -11,6 +11,8 @@ use super::pending::Pending;
 use super::{args, raw, tables};
 use crate::actors::{Claim, ClientHandle, Stats, Subscribed};
 use crate::error::Error;
+use crate::options::QoS;
+use crate::topic::TopicFilter;
 
 /// A connected client, owned by Lua.
 pub struct LuaClient {
@@ -31,14 +33,8 @@ impl LuaClient {
 
     /// `subscribe(filter, qos, has_handler)`: `{ granted QoS, subscription id }`.
     fn subscribe(&self, filter: &Value, qos: &Value, handler: &Value) -> Result<[i64; 2]> {
-        let filter = args::filter(filter, 1)?;
-        let qos = args::qos_arg(qos, 2)?;
-        let claim = handler
-            .as_boolean()
-            .unwrap_or(false)
-            .then_some(Claim::Handlers);
-        let mut outcome = self.handle.subscribe_many(vec![(filter, qos, claim)])?;
-        granted(outcome.pop())
+        let request = subscription(filter, qos, handler)?;
+        granted(self.handle.subscribe_many(vec![request])?.pop())
     }
 
     /// `subscribe_many({ {filter, qos [, handler]}, ... })`: `{ qos1, id1, qos2, id2, ... }`,
@@ -65,15 +61,18 @@ impl LuaClient {
     }
 
     fn flush(&self, timeout: &Value) -> Result<bool> {
-        let timeout = args::wait_arg(timeout, 1)?.unwrap_or(self.handle.timeout());
-        self.handle.flush(timeout)?;
+        self.handle.flush(self.flush_timeout(timeout)?)?;
         Ok(true)
+    }
+
+    /// `flush`'s bound: `timeout` seconds, or the client's timeout.
+    fn flush_timeout(&self, timeout: &Value) -> Result<std::time::Duration> {
+        Ok(args::wait_arg(timeout, 1)?.unwrap_or(self.handle.timeout()))
     }
 
     /// The ids of the subscriptions that ended.
     fn unsubscribe(&self, filter: &Value) -> Result<Vec<i64>> {
-        let ended = self.handle.unsubscribe(args::filter(filter, 1)?)?;
-        Ok(ended.into_iter().map(|id| id as i64).collect())
+        Ok(ids(self.handle.unsubscribe(args::filter(filter, 1)?)?))
     }
 
     /// Whether subscription `id` is active.
@@ -103,16 +102,11 @@ impl LuaClient {
     }
 
     fn begin_subscribe(&self, filter: &Value, qos: &Value, handler: &Value) -> Result<Pending> {
-        let filter = args::filter(filter, 1)?;
-        let qos = args::qos_arg(qos, 2)?;
-        let claim = handler
-            .as_boolean()
-            .unwrap_or(false)
-            .then_some(Claim::Handlers);
+        let request = subscription(filter, qos, handler)?;
         let handle = self.handle.clone();
         Pending::start(
             "mqtt.subscribe",
-            move || handle.subscribe_many(vec![(filter, qos, claim)]),
+            move || handle.subscribe_many(vec![request]),
             |_, mut outcome| Ok(granted(outcome.pop())?.to_vec()),
         )
     }
@@ -133,12 +127,12 @@ impl LuaClient {
         Pending::start(
             "mqtt.unsubscribe",
             move || handle.unsubscribe(filter),
-            |_, ended| Ok(ended.into_iter().map(|id| id as i64).collect::<Vec<_>>()),
+            |_, ended| Ok(ids(ended)),
         )
     }
 
     fn begin_flush(&self, timeout: &Value) -> Result<Pending> {
-        let timeout = args::wait_arg(timeout, 1)?.unwrap_or(self.handle.timeout());
+        let timeout = self.flush_timeout(timeout)?;
         let handle = self.handle.clone();
         Pending::start(
             "mqtt.flush",
@@ -299,6 +293,24 @@ fn subscribed_table(lua: &Lua, outcome: Vec<Subscribed>) -> Result<mlua::Table> 
             .map_err(lua_error)?;
     }
     Ok(t)
+}
+
+/// `subscribe(filter, qos, has_handler)`'s request.
+fn subscription(
+    filter: &Value,
+    qos: &Value,
+    handler: &Value,
+) -> Result<(TopicFilter, QoS, Option<Claim>)> {
+    let claim = handler
+        .as_boolean()
+        .unwrap_or(false)
+        .then_some(Claim::Handlers);
+    Ok((args::filter(filter, 1)?, args::qos_arg(qos, 2)?, claim))
+}
+
+/// Subscription ids as Lua integers.
+fn ids(ended: Vec<u64>) -> Vec<i64> {
+    ended.into_iter().map(|id| id as i64).collect()
 }
 
 /// `{ granted QoS, id }` of one subscription, or why it has none.
